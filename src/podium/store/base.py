@@ -1,0 +1,154 @@
+"""The Store port: everything podium keeps, and the one transaction that moves an execution.
+
+An execution is event-sourced. Its *journal* holds the signals the pure core has applied, in
+order; replaying them rebuilds the execution exactly. Each step of an execution is committed
+by `commit` as one transaction, guarded by the execution's version:
+
+    signals applied         -> appended to the journal
+    history events produced -> appended to the history (ids unique per execution)
+    commands produced       -> added to the outbox (what is still owed to the world)
+    commands retired        -> removed from the outbox
+    inbox signals consumed  -> removed from the inbox
+    outcome (last step)     -> status, output, error, cause, stop time
+
+Either all of it is written or none of it is. A crash between steps loses nothing: the
+journal, the history and the outbox agree with each other at every committed version.
+
+Every implementation must pass `tests/store/contract.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from podium.core.history import HistoryEvent
+from podium.core.messages import Command, Signal
+from podium.store.records import (
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionStatus,
+    InboxSignal,
+    StateMachineRecord,
+)
+
+
+class Store(Protocol):
+    """Durable state of state machines and executions. Safe to call from several threads.
+
+    Methods that take an execution ARN raise `ExecutionDoesNotExistError` when there is none;
+    every method raises `StoreClosedError` after `close()`.
+    """
+
+    # --- state machines ---------------------------------------------------------------------
+
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        """Insert the state machine, or replace the one with the same ARN (an update)."""
+        ...
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None: ...
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """Every state machine, by name."""
+        ...
+
+    def delete_state_machine(self, arn: str) -> bool:
+        """Forget the state machine; its executions keep running. False if there was none."""
+        ...
+
+    # --- executions -------------------------------------------------------------------------
+
+    def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
+        """Insert the execution with `start` as its first journal signal, atomically.
+
+        Idempotent on (state_machine_arn, name): if that execution exists, nothing is written
+        and `(existing, False)` comes back; the caller tells ExecutionAlreadyExists from a
+        repeated StartExecution with the same input. Otherwise `(record, True)`.
+        """
+        ...
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None: ...
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: ExecutionStatus | None = None,
+        *,
+        limit: int | None = None,
+        after_arn: str | None = None,
+    ) -> list[ExecutionRecord]:
+        """Executions, newest first; at most `limit`; only those older than `after_arn` if given.
+
+        Paging by the last ARN seen, not by offset, keeps pages stable while executions start.
+        """
+        ...
+
+    def unfinished_executions(self) -> list[str]:
+        """ARNs of every RUNNING execution, oldest first: what a restarted runtime resumes."""
+        ...
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def journal(self, arn: str) -> list[Signal]:
+        """The signals applied to the execution, in the order they were applied."""
+        ...
+
+    def commit(
+        self,
+        arn: str,
+        expected_version: int,
+        *,
+        signals: Sequence[Signal] = (),
+        events: Sequence[HistoryEvent] = (),
+        new_commands: Sequence[Command] = (),
+        retired: Sequence[str] = (),
+        consumed_inbox: Sequence[int] = (),
+        outcome: ExecutionOutcome | None = None,
+    ) -> int:
+        """Commit one step atomically and return the execution's new version (expected + 1).
+
+        Raises `ConflictError` if the execution is no longer at `expected_version`,
+        `ExecutionClosedError` if it has already ended, and `DuplicateIdError` if an event id
+        or a new command id is already taken; in each case nothing is written.
+
+        A command both added and retired in the same step is not owed. Retiring an id that is
+        not owed, or consuming an inbox id that is gone (or another execution's), is not an
+        error. With an `outcome` the execution ends: it owes no more commands and its inbox is
+        emptied, since nothing will ever apply those signals.
+        """
+        ...
+
+    # --- history ----------------------------------------------------------------------------
+
+    def history(
+        self, arn: str, *, after_id: int = 0, limit: int | None = None, reverse: bool = False
+    ) -> list[HistoryEvent]:
+        """A page of the history, ordered by event id (descending if `reverse`).
+
+        `after_id` is the last id the caller has seen in that order; 0 starts from the
+        beginning (the newest event if `reverse`).
+        """
+        ...
+
+    def event_count(self, arn: str) -> int: ...
+
+    # --- outbox and inbox -------------------------------------------------------------------
+
+    def pending_commands(self, arn: str | None = None) -> list[tuple[str, Command]]:
+        """(execution ARN, command) for every command still owed, oldest first; of one execution if `arn`."""
+        ...
+
+    def deliver(self, arn: str, signal: Signal) -> int:
+        """Leave a signal for the execution's next step; returns its inbox id.
+
+        Raises `ExecutionClosedError` if the execution has ended.
+        """
+        ...
+
+    def inbox(self, arn: str | None = None) -> list[InboxSignal]:
+        """Delivered signals not yet consumed by a commit, oldest first; of one execution if `arn`."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources. Idempotent."""
+        ...

@@ -1,0 +1,278 @@
+"""The in-memory Store: the reference implementation, the test double, and home of EXPRESS executions.
+
+Values are kept by reference, not copied: signals, commands and events are frozen and the
+core never mutates the JSON inside them, so copying would only cost time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from podium.core.history import HistoryEvent
+from podium.core.messages import Command, Signal
+from podium.store.errors import (
+    ConflictError,
+    DuplicateIdError,
+    ExecutionClosedError,
+    ExecutionDoesNotExistError,
+    StoreClosedError,
+)
+from podium.store.records import (
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionStatus,
+    InboxSignal,
+    StateMachineRecord,
+)
+
+
+@dataclass
+class _Execution:
+    record: ExecutionRecord
+    seq: int  # creation order: pages and "oldest first" follow it
+    journal: list[Signal]
+    events: list[HistoryEvent] = field(default_factory=list)  # sorted by id
+    event_ids: set[int] = field(default_factory=set)
+    outbox: dict[str, int] = field(default_factory=dict)  # command id -> key in MemoryStore._outbox
+
+
+def _event_id(event: HistoryEvent) -> int:
+    return event.id
+
+
+class MemoryStore:
+    """A Store in dicts behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._machines: dict[str, StateMachineRecord] = {}
+        self._executions: dict[str, _Execution] = {}
+        self._by_name: dict[tuple[str, str], str] = {}
+        # Both are keyed by an ever-growing sequence number, so their insertion order is
+        # oldest first, as pending_commands() and inbox() promise.
+        self._outbox: dict[int, tuple[str, Command]] = {}
+        self._inbox: dict[int, InboxSignal] = {}
+        self._seq = 0
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError()
+
+    def _execution(self, arn: str) -> _Execution:
+        self._check_open()
+        execution = self._executions.get(arn)
+        if execution is None:
+            raise ExecutionDoesNotExistError(arn)
+        return execution
+
+    # --- state machines ---------------------------------------------------------------------
+
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        with self._lock:
+            self._check_open()
+            self._machines[record.arn] = record
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        with self._lock:
+            self._check_open()
+            return self._machines.get(arn)
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        with self._lock:
+            self._check_open()
+            return sorted(self._machines.values(), key=lambda record: (record.name, record.arn))
+
+    def delete_state_machine(self, arn: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._machines.pop(arn, None) is not None
+
+    # --- executions -------------------------------------------------------------------------
+
+    def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
+        with self._lock:
+            self._check_open()
+            existing = self._by_name.get((record.state_machine_arn, record.name))
+            if existing is None and record.arn in self._executions:
+                existing = record.arn
+            if existing is not None:
+                return self._executions[existing].record, False
+            self._executions[record.arn] = _Execution(record, self._next_seq(), [start])
+            self._by_name[(record.state_machine_arn, record.name)] = record.arn
+            return record, True
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        with self._lock:
+            self._check_open()
+            execution = self._executions.get(arn)
+            return None if execution is None else execution.record
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: ExecutionStatus | None = None,
+        *,
+        limit: int | None = None,
+        after_arn: str | None = None,
+    ) -> list[ExecutionRecord]:
+        with self._lock:
+            before = None if after_arn is None else self._execution(after_arn).seq
+            self._check_open()
+            matching = [
+                execution
+                for execution in self._executions.values()
+                if (state_machine_arn is None or execution.record.state_machine_arn == state_machine_arn)
+                and (status is None or execution.record.status == status)
+                and (before is None or execution.seq < before)
+            ]
+        matching.sort(key=lambda execution: execution.seq, reverse=True)
+        return [execution.record for execution in matching[:limit]]
+
+    def unfinished_executions(self) -> list[str]:
+        with self._lock:
+            self._check_open()
+            running = [e for e in self._executions.values() if e.record.status == "RUNNING"]
+        return [e.record.arn for e in sorted(running, key=lambda e: e.seq)]
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def journal(self, arn: str) -> list[Signal]:
+        with self._lock:
+            return list(self._execution(arn).journal)
+
+    def commit(
+        self,
+        arn: str,
+        expected_version: int,
+        *,
+        signals: Sequence[Signal] = (),
+        events: Sequence[HistoryEvent] = (),
+        new_commands: Sequence[Command] = (),
+        retired: Sequence[str] = (),
+        consumed_inbox: Sequence[int] = (),
+        outcome: ExecutionOutcome | None = None,
+    ) -> int:
+        with self._lock:
+            execution = self._execution(arn)
+            record = execution.record
+            if record.version != expected_version:
+                raise ConflictError(arn, expected_version, record.version)
+            if record.status != "RUNNING":
+                raise ExecutionClosedError(arn, record.status)
+            self._check_unique(execution, events, new_commands)
+
+            # Nothing below can fail: the step is written whole.
+            execution.journal.extend(signals)
+            for event in events:
+                if execution.events and event.id < execution.events[-1].id:
+                    bisect.insort(execution.events, event, key=_event_id)
+                else:
+                    execution.events.append(event)
+                execution.event_ids.add(event.id)
+            for command in new_commands:
+                key = self._next_seq()
+                self._outbox[key] = (arn, command)
+                execution.outbox[command.command_id] = key
+            for command_id in retired:
+                retired_key = execution.outbox.pop(command_id, None)
+                if retired_key is not None:
+                    del self._outbox[retired_key]
+            for inbox_id in consumed_inbox:
+                item = self._inbox.get(inbox_id)
+                if item is not None and item.execution_arn == arn:
+                    del self._inbox[inbox_id]
+
+            version = expected_version + 1
+            if outcome is None:
+                execution.record = dataclasses.replace(record, version=version)
+            else:
+                execution.record = dataclasses.replace(
+                    record,
+                    version=version,
+                    status=outcome.status,
+                    output=outcome.output,
+                    error=outcome.error,
+                    cause=outcome.cause,
+                    stop_ms=outcome.stop_ms,
+                )
+                for key in execution.outbox.values():
+                    del self._outbox[key]
+                execution.outbox.clear()
+                for inbox_id in [i for i, item in self._inbox.items() if item.execution_arn == arn]:
+                    del self._inbox[inbox_id]
+            return version
+
+    @staticmethod
+    def _check_unique(
+        execution: _Execution, events: Sequence[HistoryEvent], new_commands: Sequence[Command]
+    ) -> None:
+        arn = execution.record.arn
+        event_ids: set[int] = set()
+        for event in events:
+            if event.id in execution.event_ids or event.id in event_ids:
+                raise DuplicateIdError(arn, f"event {event.id}")
+            event_ids.add(event.id)
+        command_ids: set[str] = set()
+        for command in new_commands:
+            if command.command_id in execution.outbox or command.command_id in command_ids:
+                raise DuplicateIdError(arn, f"command {command.command_id!r}")
+            command_ids.add(command.command_id)
+
+    # --- history ----------------------------------------------------------------------------
+
+    def history(
+        self, arn: str, *, after_id: int = 0, limit: int | None = None, reverse: bool = False
+    ) -> list[HistoryEvent]:
+        with self._lock:
+            events = self._execution(arn).events
+            if not reverse:
+                start = bisect.bisect_right(events, after_id, key=_event_id)
+                stop = len(events) if limit is None else min(len(events), start + limit)
+                return events[start:stop]
+            stop = bisect.bisect_left(events, after_id, key=_event_id) if after_id else len(events)
+            start = 0 if limit is None else max(0, stop - limit)
+            return events[start:stop][::-1]
+
+    def event_count(self, arn: str) -> int:
+        with self._lock:
+            return len(self._execution(arn).events)
+
+    # --- outbox and inbox -------------------------------------------------------------------
+
+    def pending_commands(self, arn: str | None = None) -> list[tuple[str, Command]]:
+        with self._lock:
+            if arn is None:
+                self._check_open()
+                return list(self._outbox.values())
+            execution = self._execution(arn)
+            return [self._outbox[key] for key in sorted(execution.outbox.values())]
+
+    def deliver(self, arn: str, signal: Signal) -> int:
+        with self._lock:
+            execution = self._execution(arn)
+            if execution.record.status != "RUNNING":
+                raise ExecutionClosedError(arn, execution.record.status)
+            inbox_id = self._next_seq()
+            self._inbox[inbox_id] = InboxSignal(inbox_id, arn, signal)
+            return inbox_id
+
+    def inbox(self, arn: str | None = None) -> list[InboxSignal]:
+        with self._lock:
+            if arn is None:
+                self._check_open()
+                return list(self._inbox.values())
+            self._execution(arn)
+            return [item for item in self._inbox.values() if item.execution_arn == arn]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True

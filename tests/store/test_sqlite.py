@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podium.core.messages import TimerFired
+from podium.store.base import Store
+from podium.store.errors import ConflictError
+from podium.store.schema import migrations, statements
+from podium.store.sqlite import SQLiteStore
+
+from .contract import StoreContract, event, execution, start, task
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        store = SQLiteStore(tmp_path / "podium.db")
+        yield store
+        store.close()
+
+    def reopen(self, store: Store) -> Store:
+        assert isinstance(store, SQLiteStore)
+        store.close()
+        return SQLiteStore(store.path)
+
+
+def pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+@pytest.mark.parametrize(("mode", "level"), [("full", 2), ("normal", 1)])
+def test_connection_settings(tmp_path: Path, mode: str, level: int) -> None:
+    store = SQLiteStore(tmp_path / "p.db", synchronous=mode, busy_timeout_ms=1234)  # type: ignore[arg-type]
+    try:
+        conn = store._conn
+        assert conn is not None
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == level
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+    finally:
+        store.close()
+
+
+def test_synchronous_must_be_full_or_normal(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        SQLiteStore(tmp_path / "p.db", synchronous="off")  # type: ignore[arg-type]
+
+
+def test_migrations_are_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    SQLiteStore(path).close()
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [m.version for m in migrations("sqlite")]
+    assert versions[0] == 1
+
+
+def test_statements_split_on_semicolons_outside_strings_and_comments() -> None:
+    sql = (
+        "-- a comment; still a comment\nCREATE TABLE t (x TEXT DEFAULT 'a;b');\n\n"
+        "INSERT INTO t VALUES ('c');\n-- trailing\n"
+    )
+    assert statements(sql) == [
+        "-- a comment; still a comment\nCREATE TABLE t (x TEXT DEFAULT 'a;b');",
+        "INSERT INTO t VALUES ('c');",
+    ]
+    with pytest.raises(ValueError):
+        statements("CREATE TABLE t (x TEXT)")
+
+
+def test_two_processes_sharing_a_file_are_kept_apart_by_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    one, two = SQLiteStore(path), SQLiteStore(path)
+    try:
+        record = execution()
+        one.create_execution(record, start(record))
+        assert two.create_execution(record, start(record)) == (record, False)
+        one.commit(record.arn, 0, events=[event(1)])
+        with pytest.raises(ConflictError):
+            two.commit(record.arn, 0, events=[event(1)])
+        assert two.commit(record.arn, 1, events=[event(2)]) == 2
+        assert [e.id for e in one.history(record.arn)] == [1, 2]
+    finally:
+        one.close()
+        two.close()
+
+
+# A process that commits steps until it is killed: step n journals TimerFired(w{n}), appends event
+# n + 1 and swaps command t{n-1} for t{n}. It prints the version after each commit returns.
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, {repo!r})
+    from podium.core.messages import TimerFired
+    from podium.store.sqlite import SQLiteStore
+    from tests.store.contract import event, execution, start, task
+
+    store = SQLiteStore({path!r}, synchronous={mode!r})
+    record = execution("crash")
+    store.create_execution(record, start(record))
+    version = 0
+    while True:
+        version = store.commit(
+            record.arn,
+            version,
+            signals=[TimerFired(now_ms=version, timer_id=f"w{{version}}")],
+            events=[event(version + 1)],
+            new_commands=[task(f"t{{version}}")],
+            retired=[f"t{{version - 1}}"],
+        )
+        print(version, flush=True)
+        if version == {exit_at}:
+            os._exit(0)  # no close(), no atexit: as abrupt as a crash, short of the kernel's kill
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("how", "mode"), [("SIGKILL", "full"), ("SIGKILL", "normal"), ("os._exit", "full")], ids=str
+)
+def test_every_committed_step_survives_a_killed_process(tmp_path: Path, how: str, mode: str) -> None:
+    path = tmp_path / "crash.db"
+    exit_at = 150 if how == "os._exit" else -1
+    code = CHILD.format(repo=str(REPO), path=str(path), mode=mode, exit_at=exit_at)
+    acknowledged = 0
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            acknowledged = int(line)
+            if how == "SIGKILL" and acknowledged >= 150:
+                child.send_signal(signal.SIGKILL)  # mid-step, most likely: the child never pauses
+                break
+        child.wait(timeout=30)
+    assert child.returncode == (-signal.SIGKILL if how == "SIGKILL" else 0)
+    assert acknowledged >= 150
+
+    store = SQLiteStore(path)
+    try:
+        record = store.get_execution(execution("crash").arn)
+        assert record is not None
+        committed = record.version
+        # Nothing acknowledged is lost, and what is there is whole steps only.
+        assert committed >= acknowledged
+        journal = store.journal(record.arn)
+        assert journal[0] == start(execution("crash"))
+        assert journal[1:] == [TimerFired(now_ms=v, timer_id=f"w{v}") for v in range(committed)]
+        assert [e.id for e in store.history(record.arn)] == list(range(1, committed + 1))
+        assert store.pending_commands() == [(record.arn, task(f"t{committed - 1}"))]
+        assert store.commit(record.arn, committed, events=[event(committed + 1)]) == committed + 1
+    finally:
+        store.close()
