@@ -1,0 +1,39 @@
+# podium: the two commands of the quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DB ?= podium.db
+
+.PHONY: run test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: an order flow (Map, Parallel, Retry, Catch, Wait, Python tasks), durable in $(DB).
+run: $(STAMP)
+	$(BIN)/podium run examples/order/order.asl.yaml --functions examples/order/functions.py \
+		--input @examples/order/input.json --db $(DB) --history
+
+## Lint, type-check and the whole test suite (conformance floors and crash recovery included).
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+## Benchmarks (on demand, not part of the tests): podium against moto and raw SQLite.
+bench: $(STAMP)
+	$(BIN)/python -m bench.core_bench
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm

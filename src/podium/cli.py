@@ -1,0 +1,304 @@
+"""`podium ...`: run, validate and inspect state machines from the command line.
+
+Every mistake of the user (a missing file, bad JSON, an invalid definition, an unknown
+function) ends in one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from podium.asl.errors import DefinitionError
+
+DEFAULT_DB = "podium.db"
+
+
+class UserError(Exception):
+    """A mistake of the user: printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except UserError as exc:
+        print(f"podium: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("podium: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="An orchestrator for services, in the Amazon States Language.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a state machine definition (JSON or YAML)")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("run", help="run a state machine durably and print its output")
+    p.add_argument("file")
+    p.add_argument("--input", default="{}", help="the execution input: JSON text, or @path to a JSON file")
+    p.add_argument("--db", default=None, help=f"SQLite file (default: $PODIUM_DB or {DEFAULT_DB})")
+    p.add_argument("--functions", action="append", default=[], help="module (dotted name or .py file) of task functions")
+    p.add_argument("--name", default=None, help="the execution's name (default: a new UUID)")
+    p.add_argument("--history", action="store_true", help="print the execution's history events too")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("resume", help="finish every unfinished execution in the database")
+    p.add_argument("--db", default=None)
+    p.add_argument("--functions", action="append", default=[])
+    p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("executions", help="list executions")
+    p.add_argument("--db", default=None)
+    p.add_argument("--status", default=None)
+    p.set_defaults(handler=cmd_executions)
+
+    p = sub.add_parser("history", help="print an execution's history")
+    p.add_argument("execution", help="execution ARN or name")
+    p.add_argument("--db", default=None)
+    p.add_argument("--json", action="store_true", help="as GetExecutionHistory's JSON")
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("conformance", help="run conformance cases (the corpus format) in-process")
+    p.add_argument("dirs", nargs="+")
+    p.add_argument("--json", dest="json_out", default=None, help="write one record per case to this file")
+    p.add_argument("--kind", default=None, help="only these kinds (comma-separated)")
+    p.add_argument("--name-contains", default=None)
+    p.add_argument("--functions", action="append", default=[],
+                   help="module (dotted name or .py file) of the Lambda functions the cases need")
+    p.add_argument("--verbose", "-v", action="store_true")
+    p.set_defaults(handler=cmd_conformance)
+    return parser
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _db_path(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get("PODIUM_DB") or DEFAULT_DB)
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+
+
+def _parse_input(text: str) -> Any:
+    source = "--input"
+    if text.startswith("@"):
+        source = text[1:]
+        text = _read_text(text[1:])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from podium.store.sqlite import SQLiteStore
+
+    path = _db_path(args)
+    try:
+        return SQLiteStore(path)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is the user's path or file
+        raise UserError(f"cannot open database {path}: {exc}") from None
+
+
+def _registry(modules: list[str]) -> Any:
+    from podium.connectors.functions import FunctionRegistry
+
+    registry = FunctionRegistry()
+    for module in modules:
+        try:
+            registry.load_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's module failed to import
+            raise UserError(f"cannot load functions from {module}: {type(exc).__name__}: {exc}") from None
+    return registry
+
+
+def _engine(store: Any, registry: Any) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podium.connectors.functions import FunctionConnector
+    from podium.runtime.engine import Engine
+
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="podium-task")
+    return Engine(store, connectors=[FunctionConnector(registry, executor)])
+
+
+def _machine_name(path: str) -> str:
+    stem = Path(path).name
+    for suffix in (".json", ".yaml", ".yml", ".asl"):
+        stem = stem.removesuffix(suffix)
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", stem).strip("-")[:80]
+    return name or "state-machine"
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from podium.asl.validation import validate_definition
+
+    diagnostics = validate_definition(_read_text(args.file))
+    if not diagnostics:
+        print(f"{args.file}: valid")
+        return 0
+    for diagnostic in diagnostics:
+        print(f"{args.file}: {diagnostic}")
+    return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from podium.asl.parser import parse_definition
+    from podium.connectors.functions import static_function_names
+    from podium.core.resources import classify
+
+    definition = _read_text(args.file)
+    input_value = _parse_input(args.input)
+    try:
+        machine = parse_definition(definition)
+    except DefinitionError as exc:
+        for diagnostic in exc.diagnostics:
+            print(f"{args.file}: {diagnostic}", file=sys.stderr)
+        return 1
+    registry = _registry(args.functions)
+    resources = _task_resources(machine)
+    for name in sorted(static_function_names(resources)):
+        if name not in registry:
+            hint = " (use --functions MODULE)" if not args.functions else ""
+            raise UserError(f"unknown function '{name}' in {args.file}: no such function is registered{hint}")
+    del classify
+    store = _open_store(args)
+    engine = _engine(store, registry)
+    with engine:
+        record = engine.create_state_machine(_machine_name(args.file), definition)
+        try:
+            execution = engine.start_execution(record.arn, input_value, name=args.name)
+        except (LookupError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+        except Exception as exc:
+            if type(exc).__name__ == "ExecutionAlreadyExists":
+                raise UserError(str(exc)) from None
+            raise
+        final = engine.wait(execution.arn, timeout=args.timeout)
+    if args.history:
+        _print_history(store.history(final.arn))
+    store.close()
+    return _print_outcome(final)
+
+
+def _task_resources(machine: Any) -> list[str]:
+    from podium.asl.model import TaskState, iter_programs
+
+    return [
+        state.resource
+        for program in iter_programs(machine)
+        for state in program.states.values()
+        if isinstance(state, TaskState)
+    ]
+
+
+def _print_outcome(record: Any) -> int:
+    if record.status == "SUCCEEDED":
+        print(record.output)
+        return 0
+    if record.status == "RUNNING":
+        print(f"RUNNING: {record.arn} has not finished yet", file=sys.stderr)
+        return 3
+    parts = [record.status]
+    if record.error is not None:
+        parts.append(f"error={record.error}")
+    if record.cause is not None:
+        parts.append(f"cause={record.cause}")
+    print(" ".join(parts), file=sys.stderr)
+    return 1
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    registry = _registry(args.functions)
+    pending = store.unfinished_executions()
+    engine = _engine(store, registry)
+    with engine:
+        for arn in pending:
+            record = engine.wait(arn)
+            print(f"{record.status:<10} {arn}")
+    store.close()
+    return 0
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    records = store.list_executions(status=args.status)
+    for record in records:
+        print(f"{record.status:<10} {record.name:<40} {record.arn}")
+    store.close()
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    arn = args.execution
+    if store.get_execution(arn) is None:
+        matches = [r.arn for r in store.list_executions() if r.name == arn]
+        if len(matches) != 1:
+            raise UserError(f"no execution named {arn}" if not matches else f"{arn} names {len(matches)} executions: give the ARN")
+        arn = matches[0]
+    events = store.history(arn)
+    if args.json:
+        print(json.dumps({"events": [e.to_aws() for e in events]}, indent=2))
+    else:
+        _print_history(events)
+    store.close()
+    return 0
+
+
+def _print_history(events: Sequence[Any]) -> None:
+    for event in events:
+        details = ""
+        if event.details:
+            shown = {k: v for k, v in event.details.items() if not k.endswith("Details")}
+            details = " " + json.dumps(shown, ensure_ascii=False)
+            if len(details) > 200:
+                details = details[:197] + "..."
+        print(f"{event.id:>5} {event.type:<28}{details}")
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from podium.conformance import run_conformance
+
+    functions = _registry(args.functions) if args.functions else None
+    return run_conformance(
+        args.dirs,
+        json_out=args.json_out,
+        kinds=args.kind,
+        name_contains=args.name_contains,
+        verbose=args.verbose,
+        functions=functions,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,732 @@
+"""The interpreter: signals in, history events and commands out. Pure and deterministic.
+
+`Interpreter(machine).apply(signal) -> Decision` advances one execution by one signal. It
+reads no clock (time arrives in `signal.now_ms`), draws randomness only from the seed in the
+StartExecution signal, and does no I/O: tasks and timers leave as commands, their outcomes
+come back as signals. Replaying an execution's journal of signals through a fresh
+Interpreter therefore rebuilds it exactly, event ids included: that is how an execution
+survives a crash.
+
+The states run as fibers of a deterministic scheduler (podium.core.scheduler): the main
+program is one, each Parallel branch and each Map iteration another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any
+
+from podium.asl import jsonata, payload
+from podium.asl.errors import ErrorName, EvaluationError, StatesError
+from podium.asl.jsontext import to_json_text
+from podium.asl.model import (
+    JSON,
+    AnyState,
+    ChoiceState,
+    FailState,
+    MapState,
+    ParallelState,
+    PassState,
+    Program,
+    QueryLanguage,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    Template,
+    WaitState,
+)
+from podium.asl.scope import Scope
+from podium.core import dataflow
+from podium.core.context import Frame, context_object
+from podium.core.history import HistoryEvent
+from podium.core.messages import (
+    Command,
+    ExecutionInfo,
+    InvokeTask,
+    Signal,
+    StartExecution,
+    StartTimer,
+    StopExecution,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSucceeded,
+    TimerFired,
+)
+from podium.core.resources import IntegrationPattern, ResourceFamily, classify
+from podium.core.retry import find_catcher, find_retrier, retry_delay_ms
+from podium.core.scheduler import Await, Cancelled, Fiber, Message, Scheduler
+
+DEFAULT_PAYLOAD_LIMIT = 256 * 1024
+EXECUTION_TIMEOUT_TIMER = "execution-timeout"
+_NO_DETAILS = {"truncated": False}
+
+Step = Generator[Await, Message, Any]
+
+
+class StateFailure(Exception):
+    """A state (or branch) failed with a named error; handled by Retry/Catch or propagated."""
+
+    def __init__(self, error: str | None, cause: str | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.cause = cause
+
+    def error_output(self) -> dict[str, JSON]:
+        return {"Error": self.error, "Cause": self.cause}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    output: str | None = None  # JSON text
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass
+class Decision:
+    events: list[HistoryEvent] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    outcome: Outcome | None = None
+
+
+@dataclass
+class _StateRun:
+    """What one visit of a state knows: for error prefixes and the context object."""
+
+    state: AnyState
+    entered_event_id: int
+    entered_ms: int
+    retry_count: int = 0
+    task_token: str | None = None
+
+
+class Interpreter:
+    def __init__(self, machine: StateMachine, *, payload_limit: int = DEFAULT_PAYLOAD_LIMIT) -> None:
+        self.machine = machine
+        self.payload_limit = payload_limit
+        self.scheduler = Scheduler()
+        self.outcome: Outcome | None = None
+        self.info: ExecutionInfo | None = None
+        self.execution_input: JSON = None
+        self._random = Random(0)
+        self._now_ms = 0
+        self._next_event_id = 1
+        self._seq = 0
+        self._decision = Decision()
+        self._main: Fiber | None = None
+        self._outstanding: set[str] = set()  # command ids owed to the world
+
+    # --- the public step ------------------------------------------------------------------
+
+    def apply(self, signal: Signal) -> Decision:
+        self._decision = Decision()
+        self._now_ms = signal.now_ms
+        if self.outcome is not None:
+            return self._decision  # a late answer to a finished execution: nothing to do
+        if isinstance(signal, StartExecution):
+            self._start(signal)
+        elif isinstance(signal, TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat):
+            self.scheduler.deliver(signal.task_id, signal)
+        elif isinstance(signal, TimerFired):
+            if signal.timer_id == EXECUTION_TIMEOUT_TIMER:
+                self._retire(EXECUTION_TIMEOUT_TIMER)
+                self._end_abnormally("ExecutionTimedOut", "TIMED_OUT", ErrorName.TIMEOUT.value, None)
+            else:
+                self.scheduler.deliver(signal.timer_id, signal)
+        elif isinstance(signal, StopExecution):
+            self._end_abnormally("ExecutionAborted", "ABORTED", signal.error, signal.cause)
+        self.scheduler.run()
+        return self._decision
+
+    @property
+    def outstanding_commands(self) -> frozenset[str]:
+        return frozenset(self._outstanding)
+
+    # --- execution lifecycle --------------------------------------------------------------
+
+    def _start(self, signal: StartExecution) -> None:
+        self.info = signal.info
+        self.execution_input = signal.input
+        self._random = Random(signal.seed)
+        frame = Frame()
+        details = {
+            "input": to_json_text(signal.input),
+            "inputDetails": _NO_DETAILS,
+            "roleArn": signal.info.role_arn,
+        }
+        self._emit(frame, "ExecutionStarted", details)
+        if self.machine.timeout_seconds:
+            fire_at = self._now_ms + int(self.machine.timeout_seconds) * 1000
+            self._command(StartTimer(EXECUTION_TIMEOUT_TIMER, fire_at))
+        body = self._run_program(self.machine, signal.input, frame)
+        self._main = self.scheduler.spawn(body, "main", self._main_done)
+
+    def _main_done(self, fiber: Fiber, result: Any, error: BaseException | None) -> None:
+        if self.outcome is not None or isinstance(error, Cancelled):
+            return
+        frame = Frame()
+        if isinstance(error, StateFailure):
+            self._finish_failed(frame, error.error, error.cause)
+            return
+        if error is not None:  # a bug in podium, not in the definition: fail visibly
+            self._finish_failed(frame, ErrorName.RUNTIME.value, f"{type(error).__name__}: {error}")
+            return
+        text = to_json_text(result)
+        self._emit(frame, "ExecutionSucceeded", {"output": text, "outputDetails": _NO_DETAILS})
+        self._set_outcome(Outcome("SUCCEEDED", output=text))
+
+    def _finish_failed(self, frame: Frame, error: str | None, cause: str | None) -> None:
+        self._emit(frame, "ExecutionFailed", _error_details(error, cause))
+        self._set_outcome(Outcome("FAILED", error=error, cause=cause))
+
+    def _end_abnormally(self, event_type: str, status: str, error: str | None, cause: str | None) -> None:
+        self._set_outcome(Outcome(status, error=error, cause=cause))  # first: no other ending after it
+        if self._main is not None:
+            self.scheduler.cancel(self._main)
+        self._emit(Frame(), event_type, _error_details(error, cause))
+
+    def _set_outcome(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self._decision.outcome = outcome
+        for command_id in sorted(self._outstanding):
+            self._decision.retired.append(command_id)
+        self._outstanding.clear()
+
+    # --- events and commands --------------------------------------------------------------
+
+    def _emit(self, frame: Frame, event_type: str, details: dict[str, Any] | None = None) -> int:
+        if not frame.record:
+            return 0
+        event_id = self._next_event_id
+        self._next_event_id += 1
+        event = HistoryEvent(event_id, frame.last_event_id, self._now_ms / 1000, event_type, details)
+        self._decision.events.append(event)
+        frame.last_event_id = event_id
+        return event_id
+
+    def _command(self, command: Command) -> None:
+        self._outstanding.add(command.command_id)
+        self._decision.commands.append(command)
+
+    def _retire(self, command_id: str) -> None:
+        if command_id in self._outstanding:
+            self._outstanding.discard(command_id)
+            self._decision.retired.append(command_id)
+
+    def _new_id(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}-{self._seq}"
+
+    # --- programs and states --------------------------------------------------------------
+
+    def _run_program(self, program: Program, value: JSON, frame: Frame) -> Step:
+        name = program.start_at
+        while True:
+            state = program.states[name]
+            nxt, value = yield from self._run_state(state, value, frame)
+            if nxt is None:
+                return value
+            name = nxt
+
+    def _run_state(self, state: AnyState, raw_input: JSON, frame: Frame) -> Step:
+        entered_id = self._emit(
+            frame,
+            f"{state.type.value}StateEntered",
+            {"name": state.name, "input": to_json_text(raw_input), "inputDetails": _NO_DETAILS},
+        )
+        run = _StateRun(state, entered_id, self._now_ms)
+        retries = getattr(state, "retry", ())
+        attempts = [0] * len(retries)
+        try:
+            while True:
+                try:
+                    handler = self._handler(state)
+                    output, assigned, nxt = yield from handler(state, raw_input, frame, run)
+                    break
+                except (StatesError, StateFailure) as exc:
+                    failure = self._as_failure(exc, run, frame)
+                    self._state_failed(state, failure, frame)
+                    index = find_retrier(retries, failure.error) if failure.error is not None else None
+                    if index is not None and attempts[index] < retries[index].max_attempts:
+                        delay = retry_delay_ms(retries[index], attempts[index], self._random)
+                        attempts[index] += 1
+                        run.retry_count += 1
+                        yield from self._sleep(self._now_ms + delay)
+                        continue
+                    catcher = None
+                    if failure.error is not None:
+                        catcher = find_catcher(getattr(state, "catch", ()), failure.error)
+                    if catcher is None:
+                        raise failure from None
+                    output, assigned = self._caught(state, catcher, raw_input, failure, frame, run)
+                    nxt = catcher.next
+                    break
+        except Cancelled:
+            if state.type.value in ("Task", "Map", "Parallel", "Wait"):
+                self._emit(frame, f"{state.type.value}StateAborted")
+            raise
+        details: dict[str, Any] = {"name": state.name, "output": to_json_text(output), "outputDetails": _NO_DETAILS}
+        if assigned is not None:
+            details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
+            details["assignedVariablesDetails"] = _NO_DETAILS
+        self._emit(frame, f"{state.type.value}StateExited", details)
+        if assigned:
+            frame.variables.update(assigned)
+        return (None if nxt is None else nxt), output
+
+    def _handler(self, state: AnyState) -> Callable[[Any, JSON, Frame, _StateRun], Step]:
+        handlers: dict[type, Callable[[Any, JSON, Frame, _StateRun], Step]] = {
+            PassState: self._pass,
+            TaskState: self._task,
+            ChoiceState: self._choice,
+            WaitState: self._wait,
+            SucceedState: self._succeed,
+            FailState: self._fail,
+            ParallelState: self._parallel,
+            MapState: self._map,
+        }
+        return handlers[type(state)]
+
+    def _as_failure(self, exc: Exception, run: _StateRun, frame: Frame) -> StateFailure:
+        if isinstance(exc, StateFailure):
+            return exc
+        assert isinstance(exc, StatesError)
+        cause = exc.cause
+        if isinstance(exc, EvaluationError):
+            cause = (
+                f"An error occurred while executing the state '{run.state.name}' "
+                f"(entered at the event id #{run.entered_event_id}). {exc.cause or ''}"
+            )
+            if exc.error == ErrorName.QUERY_EVALUATION_ERROR:
+                details: dict[str, Any] = {"error": exc.error, "cause": cause}
+                location = getattr(exc, "location", None)
+                if location:
+                    details["location"] = location
+                details["state"] = run.state.name
+                self._emit(frame, "EvaluationFailed", details)
+        return StateFailure(exc.error, cause)
+
+    def _state_failed(self, state: AnyState, failure: StateFailure, frame: Frame) -> None:
+        # AWS records MapStateFailed/ParallelStateFailed for a failed branch or a query error,
+        # not for a States.Runtime error in the state's own fields.
+        if isinstance(state, MapState | ParallelState) and failure.error != ErrorName.RUNTIME:
+            self._emit(frame, f"{state.type.value}StateFailed")
+
+    def _caught(
+        self,
+        state: AnyState,
+        catcher: Any,
+        raw_input: JSON,
+        failure: StateFailure,
+        frame: Frame,
+        run: _StateRun,
+    ) -> tuple[JSON, dict[str, JSON] | None]:
+        error_output = failure.error_output()
+        scope = self._scope(raw_input, frame, run, error_output=error_output)
+        try:
+            if state.query_language == QueryLanguage.JSONATA:
+                assigned = self._assign(catcher.assign, scope, state)
+                if catcher.output is not None:
+                    output = jsonata.resolve_template(catcher.output.value, scope, field="Output")
+                else:
+                    output = error_output
+                return output, assigned
+            err_scope = self._scope(error_output, frame, run)
+            assigned = self._assign(catcher.assign, err_scope, state)
+            return dataflow.apply_result_path(catcher.result_path, raw_input, error_output), assigned
+        except StatesError as exc:
+            raise self._as_failure(exc, run, frame) from None
+
+    # --- scope and data flow helpers ------------------------------------------------------
+
+    def _scope(
+        self,
+        value: JSON,
+        frame: Frame,
+        run: _StateRun,
+        *,
+        result: JSON = dataflow.UNSET,
+        error_output: JSON = dataflow.UNSET,
+        map_item: dict[str, Any] | None = None,
+    ) -> Scope:
+        assert self.info is not None
+        ctx = context_object(
+            self.info,
+            self.execution_input,
+            state_name=run.state.name,
+            entered_ms=run.entered_ms,
+            retry_count=run.retry_count,
+            task_token=run.task_token,
+            map_item=map_item,
+        )
+        kwargs: dict[str, Any] = {}
+        if result is not dataflow.UNSET:
+            kwargs["result"] = result
+        if error_output is not dataflow.UNSET:
+            kwargs["error_output"] = error_output
+        return Scope(
+            input=value,
+            context=ctx,
+            variables=frame.variables,
+            now_ms=self._now_ms,
+            random=self._random,
+            **kwargs,
+        )
+
+    def _assign(self, template: Template | None, scope: Scope, state: State) -> dict[str, JSON] | None:
+        if template is None:
+            return None
+        if state.query_language == QueryLanguage.JSONATA:
+            value = jsonata.resolve_template(template.value, scope, field="Assign")
+        else:
+            value = payload.resolve_template(template.value, scope)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def _check_size(self, value: JSON, state: State) -> None:
+        if len(to_json_text(value).encode()) > self.payload_limit:
+            raise StateFailure(
+                ErrorName.DATA_LIMIT_EXCEEDED.value,
+                f"The state/task '{state.name}' returned a result with a size exceeding "
+                "the maximum number of bytes service limit.",
+            )
+
+    def _finish_jsonpath(
+        self, state: Any, raw_input: JSON, result: JSON, frame: Frame, run: _StateRun
+    ) -> tuple[JSON, dict[str, JSON] | None]:
+        """ResultSelector -> Assign -> ResultPath -> OutputPath, the JSONPath tail of a state."""
+        selector = getattr(state, "result_selector", None)
+        if selector is not None:
+            result = payload.resolve_template(selector.value, self._scope(result, frame, run))
+        assigned = self._assign(state.assign, self._scope(result, frame, run), state)
+        merged = dataflow.apply_result_path(getattr(state, "result_path", "$"), raw_input, result)
+        output = dataflow.output_path(state.output_path, merged, self._scope(merged, frame, run))
+        return output, assigned
+
+    def _finish_jsonata(
+        self, state: State, raw_input: JSON, result: JSON, frame: Frame, run: _StateRun, *, default: JSON
+    ) -> tuple[JSON, dict[str, JSON] | None]:
+        """Assign and Output of a JSONata state, both seeing the variables as they were before."""
+        scope = self._scope(raw_input, frame, run, result=result)
+        assigned = self._assign(state.assign, scope, state)
+        if state.output is not None:
+            output = jsonata.resolve_template(state.output.value, scope, field="Output")
+        else:
+            output = default
+        return output, assigned
+
+    # --- Pass, Succeed, Fail, Choice, Wait ------------------------------------------------
+
+    def _pass(self, state: PassState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        if state.query_language == QueryLanguage.JSONATA:
+            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            return output, assigned, _next(state)
+        effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        if state.result is not None:
+            result = state.result.value
+        elif state.parameters is not None:
+            result = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
+        else:
+            result = effective
+        output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
+        return output, assigned, _next(state)
+        yield  # pragma: no cover - makes this a generator like the others
+
+    def _succeed(self, state: SucceedState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        if state.query_language == QueryLanguage.JSONATA:
+            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            return output, assigned, None
+        effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        output = dataflow.output_path(state.output_path, effective, self._scope(effective, frame, run))
+        return output, None, None
+        yield  # pragma: no cover
+
+    def _fail(self, state: FailState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        scope = self._scope(raw_input, frame, run)
+        error, cause = dataflow.fail_fields(state, scope)
+        raise StateFailure(error, cause)
+        yield  # pragma: no cover
+
+    def _choice(self, state: ChoiceState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        from podium.asl import choice as choice_rules
+
+        if state.query_language == QueryLanguage.JSONATA:
+            scope = self._scope(raw_input, frame, run)
+            chosen = choice_rules.choose(state, scope)
+            target = chosen.next if chosen is not None else state.default
+            if target is None:
+                raise StateFailure(ErrorName.NO_CHOICE_MATCHED.value, "No Matches!")
+            assign_t = chosen.assign if chosen is not None else state.assign
+            output_t = chosen.output if chosen is not None else state.output
+            assigned = None
+            if assign_t is not None:
+                assigned = dict(jsonata.resolve_template(assign_t.value, scope, field="Assign") or {})
+            output = raw_input
+            if output_t is not None:
+                output = jsonata.resolve_template(output_t.value, scope, field="Output")
+            return output, assigned, target
+        effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        scope = self._scope(effective, frame, run)
+        chosen = choice_rules.choose(state, scope)
+        target = chosen.next if chosen is not None else state.default
+        if target is None:
+            raise StateFailure(ErrorName.NO_CHOICE_MATCHED.value, "No Matches!")
+        assign_t = chosen.assign if chosen is not None else state.assign
+        assigned = self._assign(assign_t, scope, state) if assign_t is not None else None
+        output = dataflow.output_path(state.output_path, effective, scope)
+        return output, assigned, target
+        yield  # pragma: no cover
+
+    def _wait(self, state: WaitState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        jsonata_state = state.query_language == QueryLanguage.JSONATA
+        effective = raw_input
+        if not jsonata_state:
+            effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        scope = self._scope(effective, frame, run)
+        fire_at = dataflow.wait_until(state, scope, self._now_ms)
+        yield from self._sleep(fire_at)
+        if jsonata_state:
+            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            return output, assigned, _next(state)
+        scope = self._scope(effective, frame, run)
+        assigned = self._assign(state.assign, scope, state)
+        output = dataflow.output_path(state.output_path, effective, scope)
+        return output, assigned, _next(state)
+
+    def _sleep(self, fire_at_ms: int) -> Step:
+        timer_id = self._new_id("timer")
+        fiber = self._current_fiber()
+        self.scheduler.subscribe(fiber, timer_id)
+        self._command(StartTimer(timer_id, fire_at_ms))
+        try:
+            yield Await((timer_id,))
+        finally:
+            self.scheduler.unsubscribe(fiber, timer_id)
+            self._retire(timer_id)
+
+    def _current_fiber(self) -> Fiber:
+        fiber = self.scheduler.current
+        assert fiber is not None
+        return fiber
+
+    # --- Task -----------------------------------------------------------------------------
+
+    def _task(self, state: TaskState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        kind = classify(state.resource)
+        if kind.pattern == IntegrationPattern.WAIT_FOR_TASK_TOKEN or kind.family == ResourceFamily.ACTIVITY:
+            run.task_token = self._task_token()
+        jsonata_state = state.query_language == QueryLanguage.JSONATA
+        if jsonata_state:
+            scope = self._scope(raw_input, frame, run)
+            if state.arguments is not None:
+                params = jsonata.resolve_template(state.arguments.value, scope, field="Arguments")
+            else:
+                params = raw_input
+        else:
+            effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+            scope = self._scope(effective, frame, run)
+            if state.parameters is not None:
+                params = payload.resolve_template(state.parameters.value, scope)
+            else:
+                params = effective
+        timeout = dataflow.seconds_field(state, "TimeoutSeconds", state.timeout_seconds, state.timeout_seconds_path, scope)
+        heartbeat = dataflow.seconds_field(
+            state, "HeartbeatSeconds", state.heartbeat_seconds, state.heartbeat_seconds_path, scope
+        )
+        result = yield from self._invoke(state, kind, params, timeout, heartbeat, frame, run)
+        self._check_size(result, state)
+        if jsonata_state:
+            output, assigned = self._finish_jsonata(state, raw_input, result, frame, run, default=result)
+        else:
+            output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
+        return output, assigned, _next(state)
+
+    def _task_token(self) -> str:
+        raw = self._random.getrandbits(256).to_bytes(32, "big")
+        return hashlib.blake2b(raw, digest_size=24).hexdigest()
+
+    def _invoke(
+        self,
+        state: TaskState,
+        kind: Any,
+        params: JSON,
+        timeout: int | None,
+        heartbeat: int | None,
+        frame: Frame,
+        run: _StateRun,
+    ) -> Step:
+        family: ResourceFamily = kind.family
+        task_id = self._new_id("task")
+        fiber = self._current_fiber()
+        self.scheduler.subscribe(fiber, task_id)
+        scheduled: dict[str, Any]
+        if family == ResourceFamily.TASK:
+            scheduled = {
+                "resourceType": kind.resource_type,
+                "resource": kind.resource,
+                "region": self.info.region if self.info else "us-east-1",
+                "parameters": to_json_text(params),
+            }
+        else:
+            scheduled = {"resource": state.resource, "input": to_json_text(params), "inputDetails": _NO_DETAILS}
+        if timeout is not None and (state.timeout_seconds is not None or state.timeout_seconds_path is not None):
+            scheduled["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = heartbeat
+        prefix = family.value
+        self._emit(frame, f"{prefix}Scheduled", scheduled)
+        self._command(
+            InvokeTask(
+                task_id,
+                resource=state.resource,
+                payload=params,
+                task_token=run.task_token or task_id,
+                timeout_seconds=timeout,
+                heartbeat_seconds=heartbeat,
+                state_name=state.name,
+            )
+        )
+        resource_details = (
+            {"resourceType": kind.resource_type, "resource": kind.resource} if family == ResourceFamily.TASK else {}
+        )
+        if family != ResourceFamily.ACTIVITY:
+            self._emit(frame, f"{prefix}Started", resource_details or None)
+        timers: dict[str, str] = {}
+        if timeout is not None:
+            timers[self._arm(fiber, self._now_ms + timeout * 1000)] = ErrorName.TIMEOUT.value
+        hb_timer = None
+        if heartbeat is not None:
+            hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
+            timers[hb_timer] = ErrorName.HEARTBEAT_TIMEOUT.value
+        try:
+            while True:
+                message = yield Await((task_id, *timers))
+                value = message.value
+                if isinstance(value, TaskStarted):
+                    if family == ResourceFamily.ACTIVITY:
+                        started = {"workerName": value.worker_name} if value.worker_name else None
+                        self._emit(frame, "ActivityStarted", started)
+                    continue
+                if isinstance(value, TaskHeartbeat):
+                    if heartbeat is not None and hb_timer is not None:
+                        self._disarm(fiber, hb_timer)
+                        del timers[hb_timer]
+                        hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
+                        timers[hb_timer] = ErrorName.HEARTBEAT_TIMEOUT.value
+                    continue
+                if isinstance(value, TaskSucceeded):
+                    succeeded = {**resource_details, "output": to_json_text(value.output), "outputDetails": _NO_DETAILS}
+                    self._emit(frame, f"{prefix}Succeeded", succeeded)
+                    return value.output
+                if isinstance(value, TaskFailed):
+                    failed = {**resource_details, **_error_details(value.error, value.cause)}
+                    self._emit(frame, f"{prefix}Failed", failed)
+                    raise StateFailure(value.error, value.cause)
+                if isinstance(value, TimerFired):
+                    error = timers[value.timer_id]
+                    self._emit(frame, f"{prefix}TimedOut", {**resource_details, "error": error})
+                    raise StateFailure(error, None)
+        finally:
+            self.scheduler.unsubscribe(fiber, task_id)
+            self._retire(task_id)
+            for timer_id in list(timers):
+                self._disarm(fiber, timer_id)
+
+    def _arm(self, fiber: Fiber, fire_at_ms: int) -> str:
+        timer_id = self._new_id("timer")
+        self.scheduler.subscribe(fiber, timer_id)
+        self._command(StartTimer(timer_id, fire_at_ms))
+        return timer_id
+
+    def _disarm(self, fiber: Fiber, timer_id: str) -> None:
+        self.scheduler.unsubscribe(fiber, timer_id)
+        self._retire(timer_id)
+
+    # --- Parallel and Map -----------------------------------------------------------------
+
+    def _parallel(self, state: ParallelState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        jsonata_state = state.query_language == QueryLanguage.JSONATA
+        if jsonata_state:
+            scope = self._scope(raw_input, frame, run)
+            branch_input = raw_input
+            if state.arguments is not None:
+                branch_input = jsonata.resolve_template(state.arguments.value, scope, field="Arguments")
+        else:
+            effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+            branch_input = effective
+            if state.parameters is not None:
+                branch_input = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
+        self._emit(frame, "ParallelStateStarted")
+        bodies = [
+            (lambda branch, child: self._run_program(branch, branch_input, child))(branch, frame.child())
+            for branch in state.branches
+        ]
+        results = yield from self._join(bodies, frame, f"{state.name}-branch")
+        if jsonata_state:
+            output, assigned = self._finish_jsonata(state, raw_input, results, frame, run, default=results)
+        else:
+            output, assigned = self._finish_jsonpath(state, raw_input, results, frame, run)
+        return output, assigned, _next(state)
+
+    def _join(self, bodies: list[Step], frame: Frame, name: str, tolerate: Any = None) -> Step:
+        """Run child fibers to the end; the first failure cancels the rest and is raised."""
+        parent = self._current_fiber()
+        key = self._new_id("join")
+        self.scheduler.subscribe(parent, key)
+        results: list[Any] = [None] * len(bodies)
+        children: list[Fiber] = []
+        for index, body in enumerate(bodies):
+
+            def done(fiber: Fiber, result: Any, error: BaseException | None, index: int = index) -> None:
+                self.scheduler.deliver(key, (index, result, error))
+
+            children.append(self.scheduler.spawn(body, f"{name}-{index}", done))
+        remaining = len(bodies)
+        try:
+            while remaining:
+                message = yield Await((key,))
+                index, result, error = message.value
+                remaining -= 1
+                if error is not None:
+                    for child in children:
+                        self.scheduler.cancel(child)
+                    if isinstance(error, StateFailure):
+                        raise error
+                    raise error
+                results[index] = result
+        except Cancelled:
+            for child in children:
+                self.scheduler.cancel(child)
+            raise
+        finally:
+            self.scheduler.unsubscribe(parent, key)
+        return results
+
+    def _map(self, state: MapState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+        from podium.core import mapping
+
+        result = yield from mapping.run_map(self, state, raw_input, frame, run)
+        if state.query_language == QueryLanguage.JSONATA:
+            output, assigned = self._finish_jsonata(state, raw_input, result, frame, run, default=result)
+        else:
+            output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
+        return output, assigned, _next(state)
+
+
+def _next(state: State) -> str | None:
+    return None if state.end else state.next
+
+
+def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if error is not None:
+        out["error"] = error
+    if cause is not None:
+        out["cause"] = cause
+    return out

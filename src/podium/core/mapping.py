@@ -1,0 +1,295 @@
+"""The Map state: items, selection, batching, concurrency and tolerated failures.
+
+Inline iterations are recorded in the execution's own history (MapIterationStarted, the
+iteration's states, MapIterationSucceeded). A DISTRIBUTED Map runs its iterations here too,
+locally, but as AWS records it: a map run (MapRunStarted/MapRunSucceeded) whose iterations
+are child runs with no events in the parent's history.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from podium.asl import jsonata, paths, payload
+from podium.asl.errors import ErrorName, EvaluationError
+from podium.asl.jsontext import to_json_text
+from podium.asl.model import JSON, MapState, QueryLanguage
+from podium.core import dataflow
+from podium.core.context import Frame
+from podium.core.scheduler import Await, Cancelled, Fiber
+
+if TYPE_CHECKING:
+    from podium.core.interpreter import Interpreter, Step, _StateRun
+
+_RUNTIME = ErrorName.RUNTIME.value
+_QUERY = ErrorName.QUERY_EVALUATION_ERROR.value
+THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+
+def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
+    from podium.core.interpreter import StateFailure
+
+    jsonata_state = state.query_language == QueryLanguage.JSONATA
+    scope = interp._scope(raw_input, frame, run)
+    if jsonata_state:
+        effective = raw_input
+        items = _jsonata_items(state, scope, raw_input)
+    else:
+        effective = dataflow.input_path(state.input_path, raw_input, scope)
+        scope = interp._scope(effective, frame, run)
+        items = _jsonpath_items(state, scope, effective)
+    max_concurrency = _integer_field(interp, state, "MaxConcurrency", state.max_concurrency,
+                                     state.max_concurrency_path, scope) or 0
+    tolerated_count = _integer_field(interp, state, "ToleratedFailureCount", state.tolerated_failure_count,
+                                     state.tolerated_failure_count_path, scope)
+    tolerated_pct = _number_field(state, "ToleratedFailurePercentage", state.tolerated_failure_percentage,
+                                  state.tolerated_failure_percentage_path, scope)
+    inputs = _iteration_inputs(interp, state, items, effective, frame, run)
+    distributed = state.processor_mode == "DISTRIBUTED"
+    interp._emit(frame, "MapStateStarted", {"length": len(items)})
+    if distributed:
+        interp._emit(frame, "MapRunStarted", {"mapRunArn": _map_run_arn(interp, state)})
+    processor = state.item_processor
+    assert processor is not None
+
+    def iteration(index: int, value: JSON, child: Frame) -> Step:
+        details = {"index": index, "name": state.name}
+        if not distributed:
+            interp._emit(child, "MapIterationStarted", details)
+        try:
+            output = yield from interp._run_program(processor, value, child)
+        except StateFailure:
+            if not distributed:
+                interp._emit(child, "MapIterationFailed", details)
+            raise
+        except Cancelled:
+            if not distributed:
+                interp._emit(child, "MapIterationAborted", details)
+            raise
+        if not distributed:
+            interp._emit(child, "MapIterationSucceeded", details)
+        return output
+
+    parent = interp._current_fiber()
+    key = interp._new_id("join")
+    interp.scheduler.subscribe(parent, key)
+    results: list[JSON] = [None] * len(inputs)
+    running: list[Fiber] = []
+    next_index = 0
+    finished = 0
+    failures = 0
+    tolerant = distributed or tolerated_count is not None or tolerated_pct is not None
+
+    def spawn_next() -> None:
+        nonlocal next_index
+        index = next_index
+        next_index += 1
+        child = frame.child()
+        child.record = frame.record and not distributed
+
+        def done(fiber: Fiber, result: Any, error: BaseException | None) -> None:
+            interp.scheduler.deliver(key, (index, fiber, result, error))
+
+        body = iteration(index, inputs[index], child)
+        running.append(interp.scheduler.spawn(body, f"{state.name}-{index}", done))
+
+    try:
+        while next_index < len(inputs) and (max_concurrency <= 0 or len(running) < max_concurrency):
+            spawn_next()
+        while finished < len(inputs):
+            message = yield Await((key,))
+            index, fiber, result, error = message.value
+            running.remove(fiber)
+            finished += 1
+            if error is None:
+                results[index] = result
+            elif isinstance(error, StateFailure):
+                failures += 1
+                results[index] = error.error_output()
+                if not tolerant or _exceeded(failures, len(inputs), tolerated_count, tolerated_pct):
+                    for other in list(running):
+                        interp.scheduler.cancel(other)
+                    if distributed or tolerant:
+                        failure = StateFailure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value, THRESHOLD_CAUSE)
+                    else:
+                        failure = error
+                    if distributed:
+                        interp._emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+                    raise failure
+            else:
+                raise error
+            while next_index < len(inputs) and (max_concurrency <= 0 or len(running) < max_concurrency):
+                spawn_next()
+    except Cancelled:
+        for other in list(running):
+            interp.scheduler.cancel(other)
+        raise
+    finally:
+        interp.scheduler.unsubscribe(parent, key)
+    if distributed:
+        interp._emit(frame, "MapRunSucceeded")
+    interp._emit(frame, "MapStateSucceeded")
+    return results
+
+
+def _exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:
+    if count is None and pct is None:
+        return failures > 0
+    over_count = count is None or failures > count
+    over_pct = pct is None or (total > 0 and failures * 100.0 / total > pct)
+    if count is not None and pct is not None:
+        return over_count and over_pct
+    return over_count if count is not None else over_pct
+
+
+def _jsonpath_items(state: MapState, scope: Any, effective: JSON) -> list[JSON]:
+    if state.item_reader is not None:
+        raise EvaluationError(ErrorName.ITEM_READER_FAILED.value, "ItemReader sources are not available to podium yet.")
+    path = state.items_path or "$"
+    value = effective if path == "$" else paths.read_path(path, scope, field="ItemsPath")
+    if not isinstance(value, list):
+        from podium.core.interpreter import StateFailure
+
+        shown = path[1:] if path.startswith("$$") else path
+        raise StateFailure(_RUNTIME, f'Reference path "{shown}" must point to array.')
+    return value
+
+
+def _jsonata_items(state: MapState, scope: Any, raw_input: JSON) -> list[JSON]:
+    items = state.items
+    if items is None:
+        if not isinstance(raw_input, list):
+            raise EvaluationError(_QUERY, f"Map state input must be an array but was: {to_json_text(raw_input)}")
+        return raw_input
+    if jsonata.is_jsonata_expression(items):
+        value = jsonata.evaluate_expression(items, scope, field="Items")
+    else:
+        value = jsonata.resolve_template(items, scope, field="Items")
+    if not isinstance(value, list):
+        expression = items.strip()[2:-2].strip() if isinstance(items, str) else to_json_text(items)
+        error = EvaluationError(
+            _QUERY,
+            f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
+            f"result type. Expected 'array', but was '{_type_name(value)}' for value: {to_json_text(value)}",
+        )
+        error.location = "Items"  # type: ignore[attr-defined]
+        raise error
+    return value
+
+
+def _type_name(value: JSON) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _iteration_inputs(
+    interp: Interpreter, state: MapState, items: list[JSON], effective: JSON, frame: Frame, run: _StateRun
+) -> list[JSON]:
+    selector = state.item_selector or state.parameters
+    values = items
+    if selector is not None:
+        values = []
+        for index, item in enumerate(items):
+            scope = interp._scope(effective, frame, run, map_item={"Index": index, "Value": item})
+            if state.query_language == QueryLanguage.JSONATA:
+                values.append(jsonata.resolve_template(selector.value, scope, field="ItemSelector"))
+            else:
+                values.append(payload.resolve_template(selector.value, scope))
+    batcher = state.item_batcher
+    if batcher is None:
+        return values
+    scope = interp._scope(effective, frame, run)
+    max_items = _integer_field(interp, state, "MaxItemsPerBatch", batcher.max_items_per_batch,
+                               batcher.max_items_per_batch_path, scope)
+    max_bytes = _integer_field(interp, state, "MaxInputBytesPerBatch", batcher.max_input_bytes_per_batch,
+                               batcher.max_input_bytes_per_batch_path, scope)
+    batch_input = None
+    if batcher.batch_input is not None:
+        if state.query_language == QueryLanguage.JSONATA:
+            batch_input = jsonata.resolve_template(batcher.batch_input.value, scope, field="BatchInput")
+        else:
+            batch_input = payload.resolve_template(batcher.batch_input.value, scope)
+    batches: list[JSON] = []
+    current: list[JSON] = []
+    size = 0
+    for value in values:
+        value_size = len(to_json_text(value).encode())
+        full = (max_items and len(current) >= max_items) or (max_bytes and current and size + value_size > max_bytes)
+        if full:
+            batches.append(_batch(current, batch_input))
+            current, size = [], 0
+        current.append(value)
+        size += value_size
+    if current:
+        batches.append(_batch(current, batch_input))
+    return batches
+
+
+def _batch(items: list[JSON], batch_input: JSON) -> JSON:
+    out: dict[str, JSON] = {"Items": items}
+    if batch_input is not None:
+        out["BatchInput"] = batch_input
+    return out
+
+
+def _integer_field(
+    interp: Interpreter, state: MapState, name: str, literal: JSON, path: str | None, scope: Any
+) -> int | None:
+    if path is not None:
+        value = paths.read_path(path, scope, field=f"{name}Path")
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
+            shown = value if isinstance(value, str) else to_json_text(value)
+            raise EvaluationError(_RUNTIME, f'The {name}Path field refers to value "{shown}" which is not a valid integer: {path}')
+        return int(value)
+    if literal is None:
+        return None
+    if jsonata.is_jsonata_expression(literal):
+        value = jsonata.evaluate_expression(literal, scope, field=name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise EvaluationError(_QUERY, f"The JSONata expression '{literal.strip()[2:-2].strip()}' specified for the "
+                                  f"field '{name}' returned an unexpected result type. Expected 'integer', but was "
+                                  f"'{_type_name(value)}' for value: {to_json_text(value)}")
+        return int(value)
+    return int(literal)
+
+
+def _number_field(state: MapState, name: str, literal: JSON, path: str | None, scope: Any) -> float | None:
+    if path is not None:
+        value = paths.read_path(path, scope, field=f"{name}Path")
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            shown = value if isinstance(value, str) else to_json_text(value)
+            raise EvaluationError(_RUNTIME, f'The {name}Path field refers to value "{shown}" which is not a valid number: {path}')
+        return float(value)
+    if literal is None:
+        return None
+    if jsonata.is_jsonata_expression(literal):
+        value = jsonata.evaluate_expression(literal, scope, field=name)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(literal)
+
+
+def _map_run_arn(interp: Interpreter, state: MapState) -> str:
+    info = interp.info
+    assert info is not None
+    label = state.label or state.name
+    token = f"{interp._random.getrandbits(128):032x}"
+    run_id = f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:]}"
+    return f"arn:aws:states:{info.region}:{info.account}:mapRun:{info.state_machine_name}/{label}:{run_id}"

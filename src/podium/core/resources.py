@@ -1,0 +1,59 @@
+"""How a Task's `Resource` shows in the history: which family of events, with which names.
+
+Step Functions records a Lambda function ARN with LambdaFunction* events, an activity with
+Activity* events, and every service integration (`arn:aws:states:::service:action[.pattern]`)
+with Task* events whose `resource`/`resourceType` are the action and the service. podium's
+own local functions (`podium:function:NAME`) are recorded like a service integration whose
+resourceType is `function`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ResourceFamily(StrEnum):
+    LAMBDA_FUNCTION = "LambdaFunction"
+    ACTIVITY = "Activity"
+    TASK = "Task"
+
+
+class IntegrationPattern(StrEnum):
+    REQUEST_RESPONSE = "RequestResponse"
+    SYNC = "sync"
+    WAIT_FOR_TASK_TOKEN = "waitForTaskToken"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    family: ResourceFamily
+    resource: str  # as the events name it: the ARN, or the action ("invoke", "sendMessage.waitForTaskToken")
+    resource_type: str  # the service ("lambda", "sqs", "function"); "" for Lambda ARNs and activities
+    pattern: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE
+
+
+_LAMBDA_ARN = re.compile(r"^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?$")
+_ACTIVITY_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:activity:.+$")
+_SERVICE_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:([\w-]+):(.+)$")
+LOCAL_FUNCTION_PREFIX = "podium:function:"
+
+
+def classify(resource: str) -> ResourceKind:
+    if _LAMBDA_ARN.match(resource):
+        return ResourceKind(ResourceFamily.LAMBDA_FUNCTION, resource, "")
+    if _ACTIVITY_ARN.match(resource):
+        return ResourceKind(ResourceFamily.ACTIVITY, resource, "")
+    if resource.startswith(LOCAL_FUNCTION_PREFIX):
+        return ResourceKind(ResourceFamily.TASK, resource[len(LOCAL_FUNCTION_PREFIX) :], "function")
+    m = _SERVICE_ARN.match(resource)
+    if m:
+        service, action = m.group(1), m.group(2)
+        pattern = IntegrationPattern.REQUEST_RESPONSE
+        if action.endswith(".waitForTaskToken"):
+            pattern = IntegrationPattern.WAIT_FOR_TASK_TOKEN
+        elif action.endswith(".sync") or ".sync:" in action:
+            pattern = IntegrationPattern.SYNC
+        return ResourceKind(ResourceFamily.TASK, action, service, pattern)
+    return ResourceKind(ResourceFamily.TASK, resource, "unknown")

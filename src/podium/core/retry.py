@@ -1,0 +1,56 @@
+"""Retry and Catch arithmetic: which retrier or catcher matches an error, and how long to wait."""
+
+from __future__ import annotations
+
+from random import Random
+
+from podium.asl.errors import TERMINAL_ERRORS, ErrorName
+from podium.asl.model import Catcher, Retrier
+
+_NOT_TASK_FAILED = frozenset({ErrorName.TIMEOUT.value, *TERMINAL_ERRORS})
+
+
+def error_matches(error_equals: tuple[str, ...], error: str) -> bool:
+    """True when an ErrorEquals list covers `error`, per the spec's wildcards.
+
+    States.ALL matches everything but the terminal errors (States.Runtime,
+    States.DataLimitExceeded); States.TaskFailed matches any error but States.Timeout
+    (and the terminal ones).
+    """
+    for name in error_equals:
+        if name == error:
+            return True
+        if name == ErrorName.ALL and error not in TERMINAL_ERRORS:
+            return True
+        if name == ErrorName.TASK_FAILED and error not in _NOT_TASK_FAILED:
+            return True
+    return False
+
+
+def find_retrier(retriers: tuple[Retrier, ...], error: str) -> int | None:
+    if error == ErrorName.RUNTIME:
+        return None  # never retriable
+    for i, retrier in enumerate(retriers):
+        if error_matches(retrier.error_equals, error):
+            return i
+    return None
+
+
+def find_catcher(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
+    if error == ErrorName.RUNTIME:
+        # AWS lets an explicit States.Runtime catcher take it, never States.ALL.
+        return next((c for c in catchers if ErrorName.RUNTIME.value in c.error_equals), None)
+    for catcher in catchers:
+        if error_matches(catcher.error_equals, error):
+            return catcher
+    return None
+
+
+def retry_delay_ms(retrier: Retrier, attempt: int, random: Random) -> int:
+    """Delay before retry number `attempt + 1` (attempt counts earlier retries by this retrier)."""
+    delay = float(retrier.interval_seconds) * (float(retrier.backoff_rate) ** attempt)
+    if retrier.max_delay_seconds is not None:
+        delay = min(delay, float(retrier.max_delay_seconds))
+    if retrier.jitter_strategy == "FULL":
+        delay = random.uniform(0, delay)
+    return int(delay * 1000)
