@@ -84,4 +84,11 @@ class StatesError(PodiumError):
 
 
 class EvaluationError(StatesError):
-    """A field of the current state could not be evaluated; the interpreter adds the state prefix."""
+    """A field of the current state could not be evaluated; the interpreter adds the state prefix.
+
+    `location` names the field for the EvaluationFailed event (`Output/FunctionResult`, `Items`).
+    """
+
+    def __init__(self, error: str, cause: str | None = None, *, location: str | None = None) -> None:
+        super().__init__(error, cause)
+        self.location = location

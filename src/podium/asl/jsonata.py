@@ -150,6 +150,7 @@ def _fail(body: str, field: str, what: str) -> EvaluationError:
     return EvaluationError(
         ErrorName.QUERY_EVALUATION_ERROR.value,
         f"The JSONata expression '{body}' specified for the field '{field}' {what}",
+        location=field,
     )
 
 

@@ -154,6 +154,7 @@ def _execute(
         state_machine_arn=arns.state_machine(machine_name),
         state_machine_name=machine_name,
         start_time=iso_millis(start_ms),
+        redrive_count=None if express else 0,
     )
     # A copy through JSON: the input as StartExecution's JSON text would carry it.
     run = simulate(

@@ -21,6 +21,7 @@ import json
 import sys
 import traceback
 import uuid
+from email.utils import formatdate
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from types import ModuleType
@@ -112,18 +113,23 @@ def static_function_names(resources: Iterable[str]) -> set[str]:
     return out
 
 
-def lambda_error(exc: BaseException) -> tuple[str, str | None]:
-    """(error, cause) as Lambda reports an unhandled exception; a TaskError names its own."""
+def lambda_error(exc: BaseException, *, compact: bool = False) -> tuple[str, str | None]:
+    """(error, cause) as Lambda reports an unhandled exception; a TaskError names its own.
+
+    The Lambda runtime writes the cause with Python's default separators; the lambda:invoke
+    integration re-serialises it compactly.
+    """
     if isinstance(exc, TaskError):
         return exc.error, exc.cause
-    frames = traceback.format_tb(exc.__traceback__)
+    # The user's frames only, as Lambda shows them: not podium's own call into the function.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     cause = {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
         "requestId": str(uuid.uuid4()),
-        "stackTrace": frames,
+        "stackTrace": traceback.format_list(frames),
     }
-    return type(exc).__name__, json.dumps(cause)
+    return type(exc).__name__, json.dumps(cause, separators=(",", ":") if compact else None)
 
 
 class FunctionConnector:
@@ -157,7 +163,7 @@ class FunctionConnector:
             result = self.registry.get(name)(argument)
             result = json.loads(json.dumps(result))  # what crosses a Lambda boundary is JSON
         except Exception as exc:  # noqa: BLE001 - any exception of user code fails the task
-            error, cause = lambda_error(exc)
+            error, cause = lambda_error(exc, compact=integration)
             reply(TaskFailed(0, command.command_id, error, cause))
             return
         if integration:
@@ -168,22 +174,32 @@ class FunctionConnector:
 def invoke_response(payload: Any) -> dict[str, Any]:
     """Lambda's Invoke response as the lambda:invoke integration returns it."""
     request_id = str(uuid.uuid4())
-    body = json.dumps(payload)
+    trace_id = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    date = formatdate(usegmt=True)
+    length = str(len(json.dumps(payload).encode()))  # the Python runtime's own serialisation
     return {
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {
                 "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
                 "x-amzn-RequestId": [request_id],
-                "Content-Length": [str(len(body))],
+                "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace_id],
                 "Content-Type": ["application/json"],
             },
             "HttpHeaders": {
-                "Content-Length": str(len(body)),
+                "Connection": "keep-alive",
+                "Content-Length": length,
                 "Content-Type": "application/json",
+                "Date": date,
                 "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-Remapped-Content-Length": "0",
                 "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace_id,
             },
             "HttpStatusCode": 200,
         },

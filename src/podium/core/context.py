@@ -29,10 +29,16 @@ class Frame:
     variables: ChainMap[str, JSON] = field(default_factory=ChainMap)
     last_event_id: int = 0
     record: bool = True  # False inside a distributed Map's child runs: their events are not ours
+    in_parallel: bool = False  # directly inside a Parallel branch (not a Map iteration within one)
 
-    def child(self) -> Frame:
+    def child(self, *, in_parallel: bool = False) -> Frame:
         """A nested scope (Parallel branch, Map iteration): reads ours, writes its own."""
-        return Frame(variables=self.variables.new_child(), last_event_id=self.last_event_id, record=self.record)
+        return Frame(
+            variables=self.variables.new_child(),
+            last_event_id=self.last_event_id,
+            record=self.record,
+            in_parallel=in_parallel,
+        )
 
 
 def context_object(
@@ -41,7 +47,7 @@ def context_object(
     *,
     state_name: str,
     entered_ms: int,
-    retry_count: int,
+    retry_count: int | None,
     task_token: str | None = None,
     map_item: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -53,11 +59,14 @@ def context_object(
             "StartTime": info.start_time,
             "Name": info.name,
             "RoleArn": info.role_arn,
-            "RedriveCount": info.redrive_count,
         },
         "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
-        "State": {"EnteredTime": iso_millis(entered_ms), "Name": state_name, "RetryCount": retry_count},
+        "State": {"EnteredTime": iso_millis(entered_ms), "Name": state_name},
     }
+    if info.redrive_count is not None:  # EXPRESS executions cannot be redriven: no RedriveCount
+        ctx["Execution"]["RedriveCount"] = info.redrive_count
+    if retry_count is not None:  # Task states only
+        ctx["State"]["RetryCount"] = retry_count
     if task_token is not None:
         ctx["Task"] = {"Token": task_token}
     if map_item is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from podium.asl import jsonata, paths
+from podium.asl import intrinsics, jsonata, paths
 from podium.asl.errors import ErrorName, EvaluationError
 from podium.asl.jsontext import to_json_text
 from podium.asl.model import JSON, FailState, QueryLanguage, State, WaitState
@@ -58,10 +58,16 @@ def fail_fields(state: FailState, scope: Scope) -> tuple[str | None, str | None]
     error = state.error
     cause = state.cause
     if state.error_path is not None:
-        error = _text(paths.read_field_path(state.error_path, scope, "ErrorPath"))
+        error = _text(_path_or_intrinsic(state.error_path, scope, "ErrorPath"))
     if state.cause_path is not None:
-        cause = _text(paths.read_field_path(state.cause_path, scope, "CausePath"))
+        cause = _text(_path_or_intrinsic(state.cause_path, scope, "CausePath"))
     return error, cause
+
+
+def _path_or_intrinsic(text: str, scope: Scope, field: str) -> JSON:
+    if intrinsics.is_intrinsic(text):
+        return intrinsics.evaluate_intrinsic(text, scope, field=field)
+    return paths.read_field_path(text, scope, field)
 
 
 def _jsonata_text(value: JSON, scope: Scope, field: str) -> str | None:

@@ -252,7 +252,6 @@ class Interpreter:
                     break
                 except (StatesError, StateFailure) as exc:
                     failure = self._as_failure(exc, run, frame)
-                    self._state_failed(state, failure, frame)
                     index = find_retrier(retries, failure.error) if failure.error is not None else None
                     if index is not None and attempts[index] < retries[index].max_attempts:
                         delay = retry_delay_ms(retries[index], attempts[index], self._random)
@@ -260,10 +259,14 @@ class Interpreter:
                         run.retry_count += 1
                         yield from self._sleep(self._now_ms + delay)
                         continue
+                    self._state_failed(state, failure, frame)
                     catcher = None
                     if failure.error is not None:
                         catcher = find_catcher(getattr(state, "catch", ()), failure.error)
                     if catcher is None:
+                        if frame.in_parallel and isinstance(state, TaskState):
+                            # AWS aborts the branch's running state when the branch fails.
+                            self._emit(frame, "TaskStateAborted")
                         raise failure from None
                     output, assigned = self._caught(state, catcher, raw_input, failure, frame, run)
                     nxt = catcher.next
@@ -273,7 +276,7 @@ class Interpreter:
                 self._emit(frame, f"{state.type.value}StateAborted")
             raise
         details: dict[str, Any] = {"name": state.name, "output": to_json_text(output), "outputDetails": _NO_DETAILS}
-        if assigned is not None:
+        if assigned:
             details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
             details["assignedVariablesDetails"] = _NO_DETAILS
         self._emit(frame, f"{state.type.value}StateExited", details)
@@ -306,9 +309,8 @@ class Interpreter:
             )
             if exc.error == ErrorName.QUERY_EVALUATION_ERROR:
                 details: dict[str, Any] = {"error": exc.error, "cause": cause}
-                location = getattr(exc, "location", None)
-                if location:
-                    details["location"] = location
+                if exc.location:
+                    details["location"] = exc.location
                 details["state"] = run.state.name
                 self._emit(frame, "EvaluationFailed", details)
         return StateFailure(exc.error, cause)
@@ -362,7 +364,7 @@ class Interpreter:
             self.execution_input,
             state_name=run.state.name,
             entered_ms=run.entered_ms,
-            retry_count=run.retry_count,
+            retry_count=run.retry_count if isinstance(run.state, TaskState) else None,
             task_token=run.task_token,
             map_item=map_item,
         )
@@ -664,8 +666,7 @@ class Interpreter:
                 branch_input = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
         self._emit(frame, "ParallelStateStarted")
         bodies = [
-            (lambda branch, child: self._run_program(branch, branch_input, child))(branch, frame.child())
-            for branch in state.branches
+            self._run_program(branch, branch_input, frame.child(in_parallel=True)) for branch in state.branches
         ]
         results = yield from self._join(bodies, frame, f"{state.name}-branch")
         if jsonata_state:

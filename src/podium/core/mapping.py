@@ -168,13 +168,12 @@ def _jsonata_items(state: MapState, scope: Any, raw_input: JSON) -> list[JSON]:
         value = jsonata.resolve_template(items, scope, field="Items")
     if not isinstance(value, list):
         expression = items.strip()[2:-2].strip() if isinstance(items, str) else to_json_text(items)
-        error = EvaluationError(
+        raise EvaluationError(
             _QUERY,
             f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
             f"result type. Expected 'array', but was '{_type_name(value)}' for value: {to_json_text(value)}",
+            location="Items",
         )
-        error.location = "Items"  # type: ignore[attr-defined]
-        raise error
     return value
 
 

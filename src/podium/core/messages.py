@@ -27,7 +27,7 @@ class ExecutionInfo:
     state_machine_name: str
     start_time: str  # ISO-8601 with milliseconds, as AWS writes it in $$.Execution.StartTime
     role_arn: str = "arn:aws:iam::000000000000:role/podium"
-    redrive_count: int = 0
+    redrive_count: int | None = 0  # None for EXPRESS executions, which cannot be redriven
     region: str = "us-east-1"
     account: str = "000000000000"
 

@@ -38,8 +38,7 @@ def find_retrier(retriers: tuple[Retrier, ...], error: str) -> int | None:
 
 def find_catcher(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
     if error == ErrorName.RUNTIME:
-        # AWS lets an explicit States.Runtime catcher take it, never States.ALL.
-        return next((c for c in catchers if ErrorName.RUNTIME.value in c.error_equals), None)
+        return None  # always fails the execution, even with an explicit States.Runtime catcher
     for catcher in catchers:
         if error_matches(catcher.error_equals, error):
             return catcher
