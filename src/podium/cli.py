@@ -43,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podium", description="An orchestrator for services, in the Amazon States Language.")
+    parser = argparse.ArgumentParser(
+        prog="podium", description="An orchestrator for services, in the Amazon States Language."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a state machine definition (JSON or YAML)")
@@ -54,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--input", default="{}", help="the execution input: JSON text, or @path to a JSON file")
     p.add_argument("--db", default=None, help=f"SQLite file (default: $PODIUM_DB or {DEFAULT_DB})")
-    p.add_argument("--functions", action="append", default=[], help="module (dotted name or .py file) of task functions")
+    p.add_argument(
+        "--functions", action="append", default=[], help="module (dotted name or .py file) of task functions"
+    )
     p.add_argument("--name", default=None, help="the execution's name (default: a new UUID)")
     p.add_argument("--history", action="store_true", help="print the execution's history events too")
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
@@ -81,8 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", default=None, help="write one record per case to this file")
     p.add_argument("--kind", default=None, help="only these kinds (comma-separated)")
     p.add_argument("--name-contains", default=None)
-    p.add_argument("--functions", action="append", default=[],
-                   help="module (dotted name or .py file) of the Lambda functions the cases need")
+    p.add_argument(
+        "--functions",
+        action="append",
+        default=[],
+        help="module (dotted name or .py file) of the Lambda functions the cases need",
+    )
     p.add_argument("--verbose", "-v", action="store_true")
     p.set_defaults(handler=cmd_conformance)
     return parser
@@ -112,7 +120,9 @@ def _parse_input(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{source} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise UserError(
+            f"{source} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
 
 
 def _open_store(args: argparse.Namespace) -> Any:
@@ -121,7 +131,7 @@ def _open_store(args: argparse.Namespace) -> Any:
     path = _db_path(args)
     try:
         return SQLiteStore(path)
-    except Exception as exc:  # noqa: BLE001 - any failure to open is the user's path or file
+    except Exception as exc:
         raise UserError(f"cannot open database {path}: {exc}") from None
 
 
@@ -132,7 +142,7 @@ def _registry(modules: list[str]) -> Any:
     for module in modules:
         try:
             registry.load_module(module)
-        except Exception as exc:  # noqa: BLE001 - the user's module failed to import
+        except Exception as exc:
             raise UserError(f"cannot load functions from {module}: {type(exc).__name__}: {exc}") from None
     return registry
 
@@ -199,7 +209,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (LookupError, ValueError) as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:
-            if type(exc).__name__ == "ExecutionAlreadyExists":
+            if type(exc).__name__ == "ExecutionAlreadyExistsError":
                 raise UserError(str(exc)) from None
             raise
         final = engine.wait(execution.arn, timeout=args.timeout)
@@ -264,7 +274,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     if store.get_execution(arn) is None:
         matches = [r.arn for r in store.list_executions() if r.name == arn]
         if len(matches) != 1:
-            raise UserError(f"no execution named {arn}" if not matches else f"{arn} names {len(matches)} executions: give the ARN")
+            raise UserError(
+                f"no execution named {arn}"
+                if not matches
+                else f"{arn} names {len(matches)} executions: give the ARN"
+            )
         arn = matches[0]
     events = store.history(arn)
     if args.json:

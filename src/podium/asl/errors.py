@@ -1,14 +1,14 @@
 """The errors of the language, in one place.
 
-    PodiumError
-    ├── DefinitionError      a state machine that AWS would refuse (SCHEMA_VALIDATION_FAILED, ...);
-    │                        carries every Diagnostic found, each naming its place by JSON pointer
-    └── StatesError          a runtime failure of a state, named as Step Functions names it
-        │                    (States.Runtime, States.QueryEvaluationError, ...). Catchable by
-        │                    Retry/Catch unless the name is terminal (see TERMINAL_ERRORS).
-        └── EvaluationError  raised while evaluating a field of the current state: the
-                             interpreter prefixes the cause with "An error occurred while
-                             executing the state 'X' (entered at the event id #N). ", as AWS does.
+PodiumError
+├── DefinitionError      a state machine that AWS would refuse (SCHEMA_VALIDATION_FAILED, ...);
+│                        carries every Diagnostic found, each naming its place by JSON pointer
+└── StatesError          a runtime failure of a state, named as Step Functions names it
+    │                    (States.Runtime, States.QueryEvaluationError, ...). Catchable by
+    │                    Retry/Catch unless the name is terminal (see TERMINAL_ERRORS).
+    └── EvaluationError  raised while evaluating a field of the current state: the
+                         interpreter prefixes the cause with "An error occurred while
+                         executing the state 'X' (entered at the event id #N). ", as AWS does.
 """
 
 from __future__ import annotations

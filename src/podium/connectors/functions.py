@@ -21,9 +21,9 @@ import json
 import sys
 import traceback
 import uuid
-from email.utils import formatdate
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from email.utils import formatdate
 from types import ModuleType
 from typing import Any
 
@@ -37,7 +37,7 @@ Function = Callable[[Any], Any]
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 
-class UnknownFunction(LookupError):
+class UnknownFunctionError(LookupError):
     pass
 
 
@@ -58,7 +58,7 @@ class FunctionRegistry:
         try:
             return self._functions[name]
         except KeyError:
-            raise UnknownFunction(name) from None
+            raise UnknownFunctionError(name) from None
 
     def load_module(self, module_name: str) -> None:
         """Register a module's functions: its `FUNCTIONS` mapping, else every public function it defines."""
@@ -154,15 +154,25 @@ class FunctionConnector:
         integration = command.resource.startswith(LAMBDA_INVOKE)
         name = function_name(command.resource, command.payload)
         if name is None or name not in self.registry:
-            error = "Lambda.ResourceNotFoundException"
-            cause = f"Function not found: {name or command.resource} (no Python function of that name is registered)"
-            reply(TaskFailed(0, command.command_id, error, cause))
+            reply(
+                TaskFailed(
+                    0,
+                    command.command_id,
+                    "Lambda.ResourceNotFoundException",
+                    f"Function not found: {name or command.resource} "
+                    "(no Python function of that name is registered)",
+                )
+            )
             return
-        argument = command.payload.get("Payload") if integration and isinstance(command.payload, dict) else command.payload
+        argument = (
+            command.payload.get("Payload")
+            if integration and isinstance(command.payload, dict)
+            else command.payload
+        )
         try:
             result = self.registry.get(name)(argument)
             result = json.loads(json.dumps(result))  # what crosses a Lambda boundary is JSON
-        except Exception as exc:  # noqa: BLE001 - any exception of user code fails the task
+        except Exception as exc:
             error, cause = lambda_error(exc, compact=integration)
             reply(TaskFailed(0, command.command_id, error, cause))
             return

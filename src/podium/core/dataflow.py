@@ -25,7 +25,11 @@ def _with_input(scope: Scope, value: JSON) -> Scope:
     if scope.input is value:
         return scope
     return Scope(
-        input=value, context=scope.context, variables=scope.variables, now_ms=scope.now_ms, random=scope.random
+        input=value,
+        context=scope.context,
+        variables=scope.variables,
+        now_ms=scope.now_ms,
+        random=scope.random,
     )
 
 
@@ -87,7 +91,10 @@ def seconds_field(state: State, name: str, literal: JSON, path: str | None, scop
     if path is not None:
         value = paths.read_path(path, scope, field=f"{name}Path")
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
-            raise EvaluationError(_RUNTIME, f"The {name}Path field refers to value {_quoted(value)} which is not a valid integer: {path}")
+            raise EvaluationError(
+                _RUNTIME,
+                f"The {name}Path field refers to value {_quoted(value)} which is not a valid integer: {path}",
+            )
         return int(value)
     if literal is None:
         return None
@@ -134,7 +141,8 @@ def wait_until(state: WaitState, scope: Scope, now_ms: int) -> int:
                 raise EvaluationError(
                     ErrorName.QUERY_EVALUATION_ERROR.value,
                     f"The JSONata expression '{_inner(state.seconds)}' specified for the field 'Seconds' "
-                    f"returned an unexpected result type. Expected 'integer', but was '{_json_type(seconds)}' "
+                    "returned an unexpected result type. "
+                    f"Expected 'integer', but was '{_json_type(seconds)}' "
                     f"for value: {to_json_text(seconds)}",
                 )
         return _delay(now_ms, int(seconds) * 1000)
@@ -146,7 +154,9 @@ def wait_until(state: WaitState, scope: Scope, now_ms: int) -> int:
             )
         shown = f"{state.seconds_path} == {value if isinstance(value, str) else to_json_text(value)}"
         if isinstance(value, bool) or not isinstance(value, int):
-            raise EvaluationError(_RUNTIME, f"The SecondsPath parameter cannot be parsed as a long value: {shown}")
+            raise EvaluationError(
+                _RUNTIME, f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+            )
         if value < 0:
             raise EvaluationError(_RUNTIME, f"The SecondsPath parameter references a negative value: {shown}")
         return _delay(now_ms, value * 1000)
@@ -157,7 +167,8 @@ def wait_until(state: WaitState, scope: Scope, now_ms: int) -> int:
         found, text = _lookup(state.timestamp_path, scope)
         if not found:
             raise EvaluationError(
-                _RUNTIME, f"The TimestampPath parameter does not reference an input value: {state.timestamp_path}"
+                _RUNTIME,
+                f"The TimestampPath parameter does not reference an input value: {state.timestamp_path}",
             )
     elif jsonata.is_jsonata_expression(text):
         text = jsonata.evaluate_expression(text, scope, field="Timestamp")

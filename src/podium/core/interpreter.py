@@ -68,7 +68,7 @@ _NO_DETAILS = {"truncated": False}
 Step = Generator[Await, Message, Any]
 
 
-class StateFailure(Exception):
+class StateFailure(Exception):  # noqa: N818 - a state's outcome, named as the spec names it
     """A state (or branch) failed with a named error; handled by Retry/Catch or propagated."""
 
     def __init__(self, error: str | None, cause: str | None) -> None:
@@ -275,7 +275,11 @@ class Interpreter:
             if state.type.value in ("Task", "Map", "Parallel", "Wait"):
                 self._emit(frame, f"{state.type.value}StateAborted")
             raise
-        details: dict[str, Any] = {"name": state.name, "output": to_json_text(output), "outputDetails": _NO_DETAILS}
+        details: dict[str, Any] = {
+            "name": state.name,
+            "output": to_json_text(output),
+            "outputDetails": _NO_DETAILS,
+        }
         if assigned:
             details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
             details["assignedVariablesDetails"] = _NO_DETAILS
@@ -427,7 +431,9 @@ class Interpreter:
 
     def _pass(self, state: PassState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
         if state.query_language == QueryLanguage.JSONATA:
-            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            output, assigned = self._finish_jsonata(
+                state, raw_input, raw_input, frame, run, default=raw_input
+            )
             return output, assigned, _next(state)
         effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
         if state.result is not None:
@@ -442,7 +448,9 @@ class Interpreter:
 
     def _succeed(self, state: SucceedState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
         if state.query_language == QueryLanguage.JSONATA:
-            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            output, assigned = self._finish_jsonata(
+                state, raw_input, raw_input, frame, run, default=raw_input
+            )
             return output, assigned, None
         effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
         output = dataflow.output_path(state.output_path, effective, self._scope(effective, frame, run))
@@ -494,7 +502,9 @@ class Interpreter:
         fire_at = dataflow.wait_until(state, scope, self._now_ms)
         yield from self._sleep(fire_at)
         if jsonata_state:
-            output, assigned = self._finish_jsonata(state, raw_input, raw_input, frame, run, default=raw_input)
+            output, assigned = self._finish_jsonata(
+                state, raw_input, raw_input, frame, run, default=raw_input
+            )
             return output, assigned, _next(state)
         scope = self._scope(effective, frame, run)
         assigned = self._assign(state.assign, scope, state)
@@ -537,7 +547,9 @@ class Interpreter:
                 params = payload.resolve_template(state.parameters.value, scope)
             else:
                 params = effective
-        timeout = dataflow.seconds_field(state, "TimeoutSeconds", state.timeout_seconds, state.timeout_seconds_path, scope)
+        timeout = dataflow.seconds_field(
+            state, "TimeoutSeconds", state.timeout_seconds, state.timeout_seconds_path, scope
+        )
         heartbeat = dataflow.seconds_field(
             state, "HeartbeatSeconds", state.heartbeat_seconds, state.heartbeat_seconds_path, scope
         )
@@ -576,8 +588,14 @@ class Interpreter:
                 "parameters": to_json_text(params),
             }
         else:
-            scheduled = {"resource": state.resource, "input": to_json_text(params), "inputDetails": _NO_DETAILS}
-        if timeout is not None and (state.timeout_seconds is not None or state.timeout_seconds_path is not None):
+            scheduled = {
+                "resource": state.resource,
+                "input": to_json_text(params),
+                "inputDetails": _NO_DETAILS,
+            }
+        if timeout is not None and (
+            state.timeout_seconds is not None or state.timeout_seconds_path is not None
+        ):
             scheduled["timeoutInSeconds"] = timeout
         if heartbeat is not None:
             scheduled["heartbeatInSeconds"] = heartbeat
@@ -595,7 +613,9 @@ class Interpreter:
             )
         )
         resource_details = (
-            {"resourceType": kind.resource_type, "resource": kind.resource} if family == ResourceFamily.TASK else {}
+            {"resourceType": kind.resource_type, "resource": kind.resource}
+            if family == ResourceFamily.TASK
+            else {}
         )
         if family != ResourceFamily.ACTIVITY:
             self._emit(frame, f"{prefix}Started", resource_details or None)
@@ -623,7 +643,11 @@ class Interpreter:
                         timers[hb_timer] = ErrorName.HEARTBEAT_TIMEOUT.value
                     continue
                 if isinstance(value, TaskSucceeded):
-                    succeeded = {**resource_details, "output": to_json_text(value.output), "outputDetails": _NO_DETAILS}
+                    succeeded = {
+                        **resource_details,
+                        "output": to_json_text(value.output),
+                        "outputDetails": _NO_DETAILS,
+                    }
                     self._emit(frame, f"{prefix}Succeeded", succeeded)
                     return value.output
                 if isinstance(value, TaskFailed):
@@ -663,10 +687,13 @@ class Interpreter:
             effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
             branch_input = effective
             if state.parameters is not None:
-                branch_input = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
+                branch_input = payload.resolve_template(
+                    state.parameters.value, self._scope(effective, frame, run)
+                )
         self._emit(frame, "ParallelStateStarted")
         bodies = [
-            self._run_program(branch, branch_input, frame.child(in_parallel=True)) for branch in state.branches
+            self._run_program(branch, branch_input, frame.child(in_parallel=True))
+            for branch in state.branches
         ]
         results = yield from self._join(bodies, frame, f"{state.name}-branch")
         if jsonata_state:

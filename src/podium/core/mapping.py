@@ -8,6 +8,7 @@ are child runs with no events in the parent's history.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +40,27 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
         effective = dataflow.input_path(state.input_path, raw_input, scope)
         scope = interp._scope(effective, frame, run)
         items = _jsonpath_items(state, scope, effective)
-    max_concurrency = _integer_field(interp, state, "MaxConcurrency", state.max_concurrency,
-                                     state.max_concurrency_path, scope) or 0
-    tolerated_count = _integer_field(interp, state, "ToleratedFailureCount", state.tolerated_failure_count,
-                                     state.tolerated_failure_count_path, scope)
-    tolerated_pct = _number_field(state, "ToleratedFailurePercentage", state.tolerated_failure_percentage,
-                                  state.tolerated_failure_percentage_path, scope)
+    max_concurrency = (
+        _integer_field(
+            interp, state, "MaxConcurrency", state.max_concurrency, state.max_concurrency_path, scope
+        )
+        or 0
+    )
+    tolerated_count = _integer_field(
+        interp,
+        state,
+        "ToleratedFailureCount",
+        state.tolerated_failure_count,
+        state.tolerated_failure_count_path,
+        scope,
+    )
+    tolerated_pct = _number_field(
+        state,
+        "ToleratedFailurePercentage",
+        state.tolerated_failure_percentage,
+        state.tolerated_failure_percentage_path,
+        scope,
+    )
     inputs = _iteration_inputs(interp, state, items, effective, frame, run)
     distributed = state.processor_mode == "DISTRIBUTED"
     interp._emit(frame, "MapStateStarted", {"length": len(items)})
@@ -111,7 +127,9 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
                     for other in list(running):
                         interp.scheduler.cancel(other)
                     if distributed or tolerant:
-                        failure = StateFailure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value, THRESHOLD_CAUSE)
+                        failure = StateFailure(
+                            ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value, THRESHOLD_CAUSE
+                        )
                     else:
                         failure = error
                     if distributed:
@@ -145,7 +163,9 @@ def _exceeded(failures: int, total: int, count: int | None, pct: float | None) -
 
 def _jsonpath_items(state: MapState, scope: Any, effective: JSON) -> list[JSON]:
     if state.item_reader is not None:
-        raise EvaluationError(ErrorName.ITEM_READER_FAILED.value, "ItemReader sources are not available to podium yet.")
+        raise EvaluationError(
+            ErrorName.ITEM_READER_FAILED.value, "ItemReader sources are not available to podium yet."
+        )
     path = state.items_path or "$"
     value = effective if path == "$" else paths.read_path(path, scope, field="ItemsPath")
     if not isinstance(value, list):
@@ -160,7 +180,9 @@ def _jsonata_items(state: MapState, scope: Any, raw_input: JSON) -> list[JSON]:
     items = state.items
     if items is None:
         if not isinstance(raw_input, list):
-            raise EvaluationError(_QUERY, f"Map state input must be an array but was: {to_json_text(raw_input)}")
+            raise EvaluationError(
+                _QUERY, f"Map state input must be an array but was: {to_json_text(raw_input)}"
+            )
         return raw_input
     if jsonata.is_jsonata_expression(items):
         value = jsonata.evaluate_expression(items, scope, field="Items")
@@ -206,10 +228,22 @@ def _iteration_inputs(
     if batcher is None:
         return values
     scope = interp._scope(effective, frame, run)
-    max_items = _integer_field(interp, state, "MaxItemsPerBatch", batcher.max_items_per_batch,
-                               batcher.max_items_per_batch_path, scope)
-    max_bytes = _integer_field(interp, state, "MaxInputBytesPerBatch", batcher.max_input_bytes_per_batch,
-                               batcher.max_input_bytes_per_batch_path, scope)
+    max_items = _integer_field(
+        interp,
+        state,
+        "MaxItemsPerBatch",
+        batcher.max_items_per_batch,
+        batcher.max_items_per_batch_path,
+        scope,
+    )
+    max_bytes = _integer_field(
+        interp,
+        state,
+        "MaxInputBytesPerBatch",
+        batcher.max_input_bytes_per_batch,
+        batcher.max_input_bytes_per_batch_path,
+        scope,
+    )
     batch_input = None
     if batcher.batch_input is not None:
         if state.query_language == QueryLanguage.JSONATA:
@@ -221,7 +255,9 @@ def _iteration_inputs(
     size = 0
     for value in values:
         value_size = len(to_json_text(value).encode())
-        full = (max_items and len(current) >= max_items) or (max_bytes and current and size + value_size > max_bytes)
+        full = (max_items and len(current) >= max_items) or (
+            max_bytes and current and size + value_size > max_bytes
+        )
         if full:
             batches.append(_batch(current, batch_input))
             current, size = [], 0
@@ -244,23 +280,26 @@ def _integer_field(
 ) -> int | None:
     if path is not None:
         value = paths.read_path(path, scope, field=f"{name}Path")
-        if isinstance(value, str):
-            try:
-                value = int(value)
-            except ValueError:
-                pass
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # AWS accepts a number written as a string here
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
             shown = value if isinstance(value, str) else to_json_text(value)
-            raise EvaluationError(_RUNTIME, f'The {name}Path field refers to value "{shown}" which is not a valid integer: {path}')
+            raise EvaluationError(
+                _RUNTIME,
+                f'The {name}Path field refers to value "{shown}" which is not a valid integer: {path}',
+            )
         return int(value)
     if literal is None:
         return None
     if jsonata.is_jsonata_expression(literal):
         value = jsonata.evaluate_expression(literal, scope, field=name)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise EvaluationError(_QUERY, f"The JSONata expression '{literal.strip()[2:-2].strip()}' specified for the "
-                                  f"field '{name}' returned an unexpected result type. Expected 'integer', but was "
-                                  f"'{_type_name(value)}' for value: {to_json_text(value)}")
+            raise EvaluationError(
+                _QUERY,
+                f"The JSONata expression '{literal.strip()[2:-2].strip()}' specified for the "
+                f"field '{name}' returned an unexpected result type. Expected 'integer', but was "
+                f"'{_type_name(value)}' for value: {to_json_text(value)}",
+            )
         return int(value)
     return int(literal)
 
@@ -269,13 +308,14 @@ def _number_field(state: MapState, name: str, literal: JSON, path: str | None, s
     if path is not None:
         value = paths.read_path(path, scope, field=f"{name}Path")
         if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
+            with contextlib.suppress(ValueError):
+                value = float(value)  # AWS accepts a number written as a string here
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             shown = value if isinstance(value, str) else to_json_text(value)
-            raise EvaluationError(_RUNTIME, f'The {name}Path field refers to value "{shown}" which is not a valid number: {path}')
+            raise EvaluationError(
+                _RUNTIME,
+                f'The {name}Path field refers to value "{shown}" which is not a valid number: {path}',
+            )
         return float(value)
     if literal is None:
         return None

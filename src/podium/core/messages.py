@@ -86,7 +86,15 @@ class StopExecution(Signal):
 
 SIGNAL_TYPES: dict[str, type[Signal]] = {
     cls.__name__: cls
-    for cls in (StartExecution, TaskStarted, TaskSucceeded, TaskFailed, TaskHeartbeat, TimerFired, StopExecution)
+    for cls in (
+        StartExecution,
+        TaskStarted,
+        TaskSucceeded,
+        TaskFailed,
+        TaskHeartbeat,
+        TimerFired,
+        StopExecution,
+    )
 }
 
 

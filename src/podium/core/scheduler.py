@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Cancelled(BaseException):  # noqa: N818 - a control-flow signal, like GeneratorExit
+class Cancelled(BaseException):
     """Thrown into a fiber whose work is abandoned. BaseException, so `except Exception` can't eat it."""
 
 

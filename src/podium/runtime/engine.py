@@ -11,6 +11,7 @@ commands still owed (tasks at least once; timers at their time).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import secrets
@@ -20,6 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from podium.arns import NAME_PATTERN, ArnFactory
 from podium.asl.model import JSON, StateMachine
@@ -27,17 +29,31 @@ from podium.asl.parser import parse_definition
 from podium.connectors.base import Connector
 from podium.core.context import iso_millis
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT, Decision, Interpreter
-from podium.core.messages import ExecutionInfo, InvokeTask, Signal, StartExecution, StartTimer, TaskFailed, TimerFired
+from podium.core.messages import (
+    ExecutionInfo,
+    InvokeTask,
+    Signal,
+    StartExecution,
+    StartTimer,
+    TaskFailed,
+    TimerFired,
+)
 from podium.runtime.clock import Clock, SystemClock
 from podium.runtime.timers import TimerWheel
 from podium.store.base import Store
-from podium.store.records import ExecutionOutcome, ExecutionRecord, StateMachineRecord, StateMachineType
+from podium.store.records import (
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionStatus,
+    StateMachineRecord,
+    StateMachineType,
+)
 
 log = logging.getLogger("podium.engine")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
-class ExecutionAlreadyExists(Exception):
+class ExecutionAlreadyExistsError(Exception):
     pass
 
 
@@ -120,7 +136,9 @@ class Engine:
         self.store.put_state_machine(record)
         return record
 
-    def start_execution(self, state_machine_arn: str, input_value: JSON = None, *, name: str | None = None) -> ExecutionRecord:
+    def start_execution(
+        self, state_machine_arn: str, input_value: JSON = None, *, name: str | None = None
+    ) -> ExecutionRecord:
         machine = self.store.get_state_machine(state_machine_arn)
         if machine is None:
             raise LookupError(f"State Machine Does Not Exist: '{state_machine_arn}'")
@@ -160,7 +178,7 @@ class Engine:
         if not created:
             if stored.status == "RUNNING" and stored.input == input_text:
                 return stored  # StartExecution is idempotent on name and input while running
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+            raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'")
         self._enqueue(arn, None)
         return stored
 
@@ -259,7 +277,8 @@ class Engine:
         outcome = None
         if decision.outcome is not None:
             o = decision.outcome
-            outcome = ExecutionOutcome(o.status, o.output, o.error, o.cause, self.clock.now_ms())
+            status = cast(ExecutionStatus, o.status)
+            outcome = ExecutionOutcome(status, o.output, o.error, o.cause, self.clock.now_ms())
         live.version = self.store.commit(
             arn,
             live.version,
@@ -287,7 +306,7 @@ class Engine:
             return
         for connector in self.connectors:
             if connector.accepts(command.resource):
-                connector.invoke(command, lambda signal, arn=arn: self.deliver(arn, signal))
+                connector.invoke(command, functools.partial(self.deliver, arn))
                 return
         self.deliver(
             arn,

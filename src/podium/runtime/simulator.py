@@ -43,7 +43,10 @@ class SimulationResult:
 
 
 def execution_info(
-    name: str = "execution", machine_name: str = "state-machine", start_ms: int = 0, arns: ArnFactory | None = None
+    name: str = "execution",
+    machine_name: str = "state-machine",
+    start_ms: int = 0,
+    arns: ArnFactory | None = None,
 ) -> ExecutionInfo:
     arns = arns or ArnFactory()
     return ExecutionInfo(
@@ -97,8 +100,12 @@ def simulate(
                     connector.invoke(command, answers.append)
                 else:
                     answers.append(
-                        TaskFailed(0, command.command_id, "States.Runtime",
-                                   f"podium has no connector for the resource '{command.resource}'")
+                        TaskFailed(
+                            0,
+                            command.command_id,
+                            "States.Runtime",
+                            f"podium has no connector for the resource '{command.resource}'",
+                        )
                     )
 
     apply(StartExecution(now, input=input_value, info=info, seed=seed))
