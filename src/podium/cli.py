@@ -11,7 +11,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +148,18 @@ def _registry(modules: list[str]) -> Any:
     return registry
 
 
-def _engine(store: Any, registry: Any) -> Any:
+@contextmanager
+def _engine(store: Any, registry: Any) -> Iterator[Any]:
+    """A running engine whose task functions run on a pool of threads; all stopped on exit."""
     from concurrent.futures import ThreadPoolExecutor
 
     from podium.connectors.functions import FunctionConnector
     from podium.runtime.engine import Engine
 
-    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="podium-task")
-    return Engine(store, connectors=[FunctionConnector(registry, executor)])
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="podium-task") as executor:
+        engine = Engine(store, connectors=[FunctionConnector(registry, executor)])
+        with engine:
+            yield engine
 
 
 def _machine_name(path: str) -> str:
@@ -183,7 +188,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from podium.asl.parser import parse_definition
     from podium.connectors.functions import static_function_names
-    from podium.core.resources import classify
 
     definition = _read_text(args.file)
     input_value = _parse_input(args.input)
@@ -195,14 +199,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     registry = _registry(args.functions)
     resources = _task_resources(machine)
-    for name in sorted(static_function_names(resources)):
-        if name not in registry:
-            hint = " (use --functions MODULE)" if not args.functions else ""
-            raise UserError(f"unknown function '{name}' in {args.file}: no such function is registered{hint}")
-    del classify
+    missing = sorted(name for name in static_function_names(resources) if name not in registry)
+    if missing:
+        hint = " (register them with --functions MODULE)" if not args.functions else ""
+        names = ", ".join(f"'{name}'" for name in missing)
+        noun = "function" if len(missing) == 1 else "functions"
+        raise UserError(f"unknown {noun} {names} in {args.file}: not registered{hint}")
     store = _open_store(args)
-    engine = _engine(store, registry)
-    with engine:
+    with _engine(store, registry) as engine:
         record = engine.create_state_machine(_machine_name(args.file), definition)
         try:
             execution = engine.start_execution(record.arn, input_value, name=args.name)
@@ -250,8 +254,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = _open_store(args)
     registry = _registry(args.functions)
     pending = store.unfinished_executions()
-    engine = _engine(store, registry)
-    with engine:
+    with _engine(store, registry) as engine:
         for arn in pending:
             record = engine.wait(arn)
             print(f"{record.status:<10} {arn}")

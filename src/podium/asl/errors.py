@@ -38,9 +38,10 @@ class ErrorName(StrEnum):
     QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 
-# States.ALL does not match these: AWS lets only an explicit name catch them (and never
-# States.Runtime, which always fails the execution).
-TERMINAL_ERRORS = frozenset({ErrorName.RUNTIME.value, ErrorName.DATA_LIMIT_EXCEEDED.value})
+# States.ALL does not match these, and no Retry/Catch handles them: States.Runtime always fails
+# the execution. (AWS's guide calls States.DataLimitExceeded terminal too, but its recorded
+# histories show a States.ALL catcher catching a task result over the limit, so it is not here.)
+TERMINAL_ERRORS = frozenset({ErrorName.RUNTIME.value})
 
 
 class PodiumError(Exception):

@@ -69,15 +69,30 @@ Step = Generator[Await, Message, Any]
 
 
 class StateFailure(Exception):  # noqa: N818 - a state's outcome, named as the spec names it
-    """A state (or branch) failed with a named error; handled by Retry/Catch or propagated."""
+    """A state (or branch) failed with a named error; handled by Retry/Catch or propagated.
 
-    def __init__(self, error: str | None, cause: str | None) -> None:
+    `aliases`: further names a Retry/Catch `ErrorEquals` matches it by (a heartbeat timeout is
+    States.Timeout in the history, yet States.HeartbeatTimeout catches it). `shown_cause`: the
+    Cause of its error output when that differs from `cause`: a timeout records no cause, and
+    AWS shows it to catchers as "".
+    """
+
+    def __init__(
+        self,
+        error: str | None,
+        cause: str | None,
+        *,
+        aliases: tuple[str, ...] = (),
+        shown_cause: str | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.cause = cause
+        self.aliases = aliases
+        self.shown_cause = shown_cause
 
     def error_output(self) -> dict[str, JSON]:
-        return {"Error": self.error, "Cause": self.cause}
+        return {"Error": self.error, "Cause": self.cause if self.shown_cause is None else self.shown_cause}
 
 
 @dataclass(frozen=True)
@@ -252,7 +267,7 @@ class Interpreter:
                     break
                 except (StatesError, StateFailure) as exc:
                     failure = self._as_failure(exc, run, frame)
-                    index = find_retrier(retries, failure.error) if failure.error is not None else None
+                    index = find_retrier(retries, failure.error, failure.aliases)
                     if index is not None and attempts[index] < retries[index].max_attempts:
                         delay = retry_delay_ms(retries[index], attempts[index], self._random)
                         attempts[index] += 1
@@ -260,9 +275,7 @@ class Interpreter:
                         yield from self._sleep(self._now_ms + delay)
                         continue
                     self._state_failed(state, failure, frame)
-                    catcher = None
-                    if failure.error is not None:
-                        catcher = find_catcher(getattr(state, "catch", ()), failure.error)
+                    catcher = find_catcher(getattr(state, "catch", ()), failure.error, failure.aliases)
                     if catcher is None:
                         if frame.in_parallel and isinstance(state, TaskState):
                             # AWS aborts the branch's running state when the branch fails.
@@ -272,7 +285,10 @@ class Interpreter:
                     nxt = catcher.next
                     break
         except Cancelled:
-            if state.type.value in ("Task", "Map", "Parallel", "Wait"):
+            # Only a failed sibling branch records what it abandons: when the whole execution
+            # ends (StopExecution, its TimeoutSeconds) AWS records just ExecutionAborted /
+            # ExecutionTimedOut, with no WaitStateAborted for the Wait it was in.
+            if self.outcome is None and state.type.value in ("Task", "Map", "Parallel", "Wait"):
                 self._emit(frame, f"{state.type.value}StateAborted")
             raise
         details: dict[str, Any] = {
@@ -394,14 +410,6 @@ class Interpreter:
         else:
             value = payload.resolve_template(template.value, scope)
         return dict(value) if isinstance(value, dict) else {}
-
-    def _check_size(self, value: JSON, state: State) -> None:
-        if len(to_json_text(value).encode()) > self.payload_limit:
-            raise StateFailure(
-                ErrorName.DATA_LIMIT_EXCEEDED.value,
-                f"The state/task '{state.name}' returned a result with a size exceeding "
-                "the maximum number of bytes service limit.",
-            )
 
     def _finish_jsonpath(
         self, state: Any, raw_input: JSON, result: JSON, frame: Frame, run: _StateRun
@@ -554,7 +562,6 @@ class Interpreter:
             state, "HeartbeatSeconds", state.heartbeat_seconds, state.heartbeat_seconds_path, scope
         )
         result = yield from self._invoke(state, kind, params, timeout, heartbeat, frame, run)
-        self._check_size(result, state)
         if jsonata_state:
             output, assigned = self._finish_jsonata(state, raw_input, result, frame, run, default=result)
         else:
@@ -619,13 +626,14 @@ class Interpreter:
         )
         if family != ResourceFamily.ACTIVITY:
             self._emit(frame, f"{prefix}Started", resource_details or None)
-        timers: dict[str, str] = {}
+        # timer id -> the names its timeout answers to besides States.Timeout
+        timers: dict[str, tuple[str, ...]] = {}
         if timeout is not None:
-            timers[self._arm(fiber, self._now_ms + timeout * 1000)] = ErrorName.TIMEOUT.value
+            timers[self._arm(fiber, self._now_ms + timeout * 1000)] = ()
         hb_timer = None
         if heartbeat is not None:
             hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
-            timers[hb_timer] = ErrorName.HEARTBEAT_TIMEOUT.value
+            timers[hb_timer] = (ErrorName.HEARTBEAT_TIMEOUT.value,)
         try:
             while True:
                 message = yield Await((task_id, *timers))
@@ -640,8 +648,21 @@ class Interpreter:
                         self._disarm(fiber, hb_timer)
                         del timers[hb_timer]
                         hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
-                        timers[hb_timer] = ErrorName.HEARTBEAT_TIMEOUT.value
+                        timers[hb_timer] = (ErrorName.HEARTBEAT_TIMEOUT.value,)
                     continue
+                if isinstance(value, TaskSucceeded) and self._too_large(value.output):
+                    # AWS fails the task itself (TaskFailed, not TaskSucceeded), naming the
+                    # function ARN, or the service of an integration, as "the state/task".
+                    shown = kind.resource_type if family == ResourceFamily.TASK else state.resource
+                    if kind.resource_type in ("function", "unknown"):
+                        shown = state.resource
+                    cause = (
+                        f"The state/task '{shown}' returned a result with a size exceeding "
+                        "the maximum number of bytes service limit."
+                    )
+                    error = ErrorName.DATA_LIMIT_EXCEEDED.value
+                    self._emit(frame, f"{prefix}Failed", {**resource_details, **_error_details(error, cause)})
+                    raise StateFailure(error, cause)
                 if isinstance(value, TaskSucceeded):
                     succeeded = {
                         **resource_details,
@@ -655,14 +676,19 @@ class Interpreter:
                     self._emit(frame, f"{prefix}Failed", failed)
                     raise StateFailure(value.error, value.cause)
                 if isinstance(value, TimerFired):
-                    error = timers[value.timer_id]
+                    # AWS records a heartbeat timeout as States.Timeout too (TaskTimedOut and
+                    # ExecutionFailed); only Retry/Catch tell it apart, by States.HeartbeatTimeout.
+                    error = ErrorName.TIMEOUT.value
                     self._emit(frame, f"{prefix}TimedOut", {**resource_details, "error": error})
-                    raise StateFailure(error, None)
+                    raise StateFailure(error, None, aliases=timers[value.timer_id], shown_cause="")
         finally:
             self.scheduler.unsubscribe(fiber, task_id)
             self._retire(task_id)
             for timer_id in list(timers):
                 self._disarm(fiber, timer_id)
+
+    def _too_large(self, value: JSON) -> bool:
+        return len(to_json_text(value).encode()) > self.payload_limit
 
     def _arm(self, fiber: Fiber, fire_at_ms: int) -> str:
         timer_id = self._new_id("timer")

@@ -1,0 +1,136 @@
+"""The durable engine: executions run to their end, start is idempotent, recovery commits what was owed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podium.connectors.functions import FunctionConnector, FunctionRegistry
+from podium.core.messages import StartExecution
+from podium.runtime.engine import Engine, ExecutionAlreadyExistsError
+from podium.runtime.simulator import execution_info
+from podium.store.memory import MemoryStore
+from podium.store.records import ExecutionRecord
+from podium.store.sqlite import SQLiteStore
+
+GREET = json.dumps(
+    {
+        "StartAt": "Greet",
+        "States": {
+            "Greet": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:000000000000:function:greet",
+                "ResultPath": "$.greeting",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+)
+
+
+def greet(event: dict[str, Any]) -> str:
+    return f"hello {event['who']}"
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    store = MemoryStore()
+    with Engine(store, connectors=[FunctionConnector(FunctionRegistry({"greet": greet}))]) as running:
+        yield running
+
+
+def test_an_execution_runs_to_its_end_and_records_its_history(engine: Engine) -> None:
+    machine = engine.create_state_machine("greeter", GREET)
+    started = engine.start_execution(machine.arn, {"who": "ada"}, name="first")
+    record = engine.wait(started.arn, timeout=10)
+    assert record.status == "SUCCEEDED"
+    assert json.loads(record.output or "null") == {"who": "ada", "greeting": "hello ada"}
+    types = [e.type for e in engine.store.history(started.arn)]
+    assert types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert engine.store.pending_commands(started.arn) == []
+
+
+def test_start_is_idempotent_on_name_and_input_while_running(engine: Engine) -> None:
+    wait = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    machine = engine.create_state_machine("waiter", wait)
+    first = engine.start_execution(machine.arn, {"a": 1}, name="same")
+    again = engine.start_execution(machine.arn, {"a": 1}, name="same")
+    assert again.arn == first.arn
+    with pytest.raises(ExecutionAlreadyExistsError):
+        engine.start_execution(machine.arn, {"a": 2}, name="same")
+
+
+def test_a_task_without_connector_fails_the_execution_with_a_clear_cause(engine: Engine) -> None:
+    unknown = json.dumps(
+        {
+            "StartAt": "T",
+            "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}},
+        }
+    )
+    machine = engine.create_state_machine("unknown", unknown)
+    record = engine.wait(engine.start_execution(machine.arn, {}).arn, timeout=10)
+    assert record.status == "FAILED"
+    assert "no connector" in (record.cause or "")
+
+
+def test_an_unknown_function_fails_the_task_as_lambda_would(engine: Engine) -> None:
+    machine = engine.create_state_machine("missing", GREET.replace("function:greet", "function:nobody"))
+    record = engine.wait(engine.start_execution(machine.arn, {"who": "x"}).arn, timeout=10)
+    assert record.status == "FAILED"
+    assert record.error == "Lambda.ResourceNotFoundException"
+
+
+def test_a_started_execution_whose_first_step_was_never_committed_is_resumed(tmp_path: Path) -> None:
+    """The crash window between StartExecution's insert and the first step's commit."""
+    db = str(tmp_path / "podium.db")
+    store = SQLiteStore(db)
+    registry = FunctionRegistry({"greet": greet})
+    with Engine(store, connectors=[FunctionConnector(registry)]) as engine:
+        machine = engine.create_state_machine("greeter", GREET)
+    info = execution_info(name="orphan", machine_name="greeter")
+    store.create_execution(
+        ExecutionRecord(
+            arn=info.execution_arn,
+            name="orphan",
+            state_machine_arn=machine.arn,
+            definition=GREET,
+            input='{"who":"bob"}',
+            start_ms=1,
+        ),
+        StartExecution(1, input={"who": "bob"}, info=info, seed=7),
+    )
+    assert store.event_count(info.execution_arn) == 0
+    with Engine(store, connectors=[FunctionConnector(registry)]) as engine:
+        record = engine.wait(info.execution_arn, timeout=10)
+    assert record.status == "SUCCEEDED"
+    assert json.loads(record.output or "null")["greeting"] == "hello bob"
+    store.close()
+
+
+def test_a_wait_fires_at_its_time(tmp_path: Path) -> None:
+    wait = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    store = SQLiteStore(str(tmp_path / "w.db"))
+    with Engine(store) as engine:
+        machine = engine.create_state_machine("waiter", wait)
+        record = engine.wait(engine.start_execution(machine.arn, {}).arn, timeout=10)
+    events = store.history(record.arn)
+    entered = next(e for e in events if e.type == "WaitStateEntered")
+    exited = next(e for e in events if e.type == "WaitStateExited")
+    assert record.status == "SUCCEEDED"
+    assert 0.99 <= exited.timestamp - entered.timestamp < 2.0
+    store.close()
