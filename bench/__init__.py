@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand (`make bench`); not part of the tests."""
