@@ -16,6 +16,7 @@ interpreter and compare.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -218,9 +219,11 @@ class Run:
     def details(self, event_type: str) -> dict[str, Any]:
         return self.one(event_type).details or {}
 
-    def output(self) -> JSON:
-        import json
+    def history(self) -> list[tuple[str, dict[str, Any]]]:
+        """(type, details) of each event, with the JSON-text payloads decoded for reading."""
+        return [(e.type, decoded(e.details)) for e in self.events]
 
+    def output(self) -> JSON:
         assert self.outcome is not None and self.outcome.output is not None, self.outcome
         return json.loads(self.outcome.output)
 
@@ -237,3 +240,22 @@ def replay(definition: Mapping[str, Any] | str, signals: Iterable[Signal], **kwa
 def text(value: JSON) -> str:
     """A value as AWS writes it in event details (compact JSON)."""
     return to_json_text(value)
+
+
+_PAYLOADS = ("input", "output", "parameters")
+
+
+def decoded(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Event details with the payload fields (JSON text on the wire) decoded, the
+    `*Details: {truncated: false}` noise dropped, and assigned variables decoded too."""
+    out: dict[str, Any] = {}
+    for key, value in (details or {}).items():
+        if key in ("inputDetails", "outputDetails", "assignedVariablesDetails"):
+            continue
+        if key in _PAYLOADS and isinstance(value, str):
+            out[key] = json.loads(value)
+        elif key == "assignedVariables":
+            out[key] = {name: json.loads(v) for name, v in value.items()}
+        else:
+            out[key] = value
+    return out

@@ -136,6 +136,7 @@ class Interpreter:
         self._seq = 0
         self._decision = Decision()
         self._main: Fiber | None = None
+        self._main_frame = Frame()
         self._outstanding: set[str] = set()  # command ids owed to the world
 
     # --- the public step ------------------------------------------------------------------
@@ -170,13 +171,14 @@ class Interpreter:
         self.info = signal.info
         self.execution_input = signal.input
         self._random = Random(signal.seed)
-        frame = Frame()
+        frame = self._main_frame
         details = {
             "input": to_json_text(signal.input),
             "inputDetails": _NO_DETAILS,
             "roleArn": signal.info.role_arn,
         }
-        self._emit(frame, "ExecutionStarted", details)
+        # AWS chains the first state's events from 0, not from ExecutionStarted.
+        self._emit(Frame(), "ExecutionStarted", details)
         if self.machine.timeout_seconds:
             fire_at = self._now_ms + int(self.machine.timeout_seconds) * 1000
             self._command(StartTimer(EXECUTION_TIMEOUT_TIMER, fire_at))
@@ -186,7 +188,7 @@ class Interpreter:
     def _main_done(self, fiber: Fiber, result: Any, error: BaseException | None) -> None:
         if self.outcome is not None or isinstance(error, Cancelled):
             return
-        frame = Frame()
+        frame = self._main_frame  # the execution's last event chains from the main program's
         if isinstance(error, StateFailure):
             self._finish_failed(frame, error.error, error.cause)
             return
@@ -205,7 +207,7 @@ class Interpreter:
         self._set_outcome(Outcome(status, error=error, cause=cause))  # first: no other ending after it
         if self._main is not None:
             self.scheduler.cancel(self._main)
-        self._emit(Frame(), event_type, _error_details(error, cause))
+        self._emit(self._main_frame, event_type, _error_details(error, cause))
 
     def _set_outcome(self, outcome: Outcome) -> None:
         self.outcome = outcome
@@ -264,6 +266,8 @@ class Interpreter:
                 try:
                     handler = self._handler(state)
                     output, assigned, nxt = yield from handler(state, raw_input, frame, run)
+                    if self._too_large(output):  # a state's output is held to the limit too
+                        raise StateFailure(ErrorName.DATA_LIMIT_EXCEEDED.value, _too_large_cause(state.name))
                     break
                 except (StatesError, StateFailure) as exc:
                     failure = self._as_failure(exc, run, frame)
@@ -634,12 +638,15 @@ class Interpreter:
         if heartbeat is not None:
             hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
             timers[hb_timer] = (ErrorName.HEARTBEAT_TIMEOUT.value,)
+        activity_started = False
         try:
             while True:
                 message = yield Await((task_id, *timers))
                 value = message.value
                 if isinstance(value, TaskStarted):
-                    if family == ResourceFamily.ACTIVITY:
+                    # once: dispatch is at-least-once, so a worker's start may be reported twice
+                    if family == ResourceFamily.ACTIVITY and not activity_started:
+                        activity_started = True
                         started = {"workerName": value.worker_name} if value.worker_name else None
                         self._emit(frame, "ActivityStarted", started)
                     continue
@@ -652,14 +659,12 @@ class Interpreter:
                     continue
                 if isinstance(value, TaskSucceeded) and self._too_large(value.output):
                     # AWS fails the task itself (TaskFailed, not TaskSucceeded), naming the
-                    # function ARN, or the service of an integration, as "the state/task".
-                    shown = kind.resource_type if family == ResourceFamily.TASK else state.resource
-                    if kind.resource_type in ("function", "unknown"):
-                        shown = state.resource
-                    cause = (
-                        f"The state/task '{shown}' returned a result with a size exceeding "
-                        "the maximum number of bytes service limit."
+                    # function ARN, or the service of an integration ("lambda"), as "the state/task".
+                    service = family == ResourceFamily.TASK and kind.resource_type not in (
+                        "function",
+                        "unknown",
                     )
+                    cause = _too_large_cause(kind.resource_type if service else state.resource)
                     error = ErrorName.DATA_LIMIT_EXCEEDED.value
                     self._emit(frame, f"{prefix}Failed", {**resource_details, **_error_details(error, cause)})
                     raise StateFailure(error, cause)
@@ -775,6 +780,13 @@ class Interpreter:
 
 def _next(state: State) -> str | None:
     return None if state.end else state.next
+
+
+def _too_large_cause(name: str) -> str:
+    return (
+        f"The state/task '{name}' returned a result with a size exceeding the maximum number of bytes "
+        "service limit."
+    )
 
 
 def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
                 interp._emit(child, "MapIterationFailed", details)
             raise
         except Cancelled:
-            if not distributed:
+            if not distributed and interp.outcome is None:  # not when the execution itself ends
                 interp._emit(child, "MapIterationAborted", details)
             raise
         if not distributed:
@@ -152,13 +152,16 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
 
 
 def _exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:
+    """Whether the failures so far break the tolerated threshold.
+
+    With neither field the threshold is 0 failures; with both, exceeding either one fails the
+    map ("If you specify both values, the workflow fails when it exceeds either value").
+    """
     if count is None and pct is None:
         return failures > 0
-    over_count = count is None or failures > count
-    over_pct = pct is None or (total > 0 and failures * 100.0 / total > pct)
-    if count is not None and pct is not None:
-        return over_count and over_pct
-    return over_count if count is not None else over_pct
+    over_count = count is not None and failures > count
+    over_pct = pct is not None and total > 0 and failures * 100.0 / total > pct
+    return over_count or over_pct
 
 
 def _jsonpath_items(state: MapState, scope: Any, effective: JSON) -> list[JSON]:

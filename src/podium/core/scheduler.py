@@ -8,7 +8,8 @@ receive. Fibers run one at a time, in FIFO order of readiness, so that the same 
 always produce the same interleaving, the same events and the same ids.
 
 Cancellation (a failed sibling branch, StopExecution) throws `Cancelled` into a fiber at its
-current `yield`, so that the code there can record what it abandons (TaskStateAborted, ...).
+current `yield`, so that the code there can release its tasks and timers and, for a failed
+sibling, record what it abandons (TaskStateAborted, ...).
 """
 
 from __future__ import annotations
