@@ -1,0 +1,51 @@
+"""The table of actions, and the Service that every action receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.api.errors import UnknownOperationException
+
+Params = dict[str, Any]
+Response = dict[str, Any]
+Handler = Callable[["Service", Params], Response]
+
+ACTIONS: dict[str, Handler] = {}
+
+
+def action(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler for the API action `name` (AWS's spelling: "StartExecution")."""
+
+    def register(handler: Handler) -> Handler:
+        if name in ACTIONS:
+            raise ValueError(f"action {name} registered twice")
+        ACTIONS[name] = handler
+        return handler
+
+    return register
+
+
+@dataclass
+class Service:
+    """What handlers work with: the durable engine and store, the EXPRESS engine, settings.
+
+    `engine` runs STANDARD executions durably; `express_engine` runs EXPRESS executions in
+    memory; `extras` carries per-feature state (activity queues, task tokens, ...) that
+    modules register at start.
+    """
+
+    engine: Any
+    store: Any
+    express_engine: Any = None
+    region: str = "us-east-1"
+    account: str = "000000000000"
+    payload_limit: int = 256 * 1024
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def handle(self, name: str, params: Params) -> Response:
+        handler = ACTIONS.get(name)
+        if handler is None:
+            raise UnknownOperationException(f"Unknown operation: {name}")
+        return handler(self, params)
