@@ -37,9 +37,18 @@ from podium.store.errors import (
     DuplicateIdError,
     ExecutionClosedError,
     ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
     StoreClosedError,
 )
-from podium.store.records import ExecutionOutcome, ExecutionRecord, StateMachineRecord
+from podium.store.records import (
+    ActivityRecord,
+    AliasRecord,
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionStatus,
+    StateMachineRecord,
+    StateMachineVersionRecord,
+)
 
 REGION = "arn:aws:states:us-east-1:000000000000"
 ORDERS = f"{REGION}:stateMachine:Orders"
@@ -58,6 +67,44 @@ def machine(name: str = "Orders", **changes: Any) -> StateMachineRecord:
     }
     fields.update(changes)
     return StateMachineRecord(**fields)
+
+
+def version(number: int = 1, state_machine_arn: str = ORDERS, **changes: Any) -> StateMachineVersionRecord:
+    fields: dict[str, Any] = {
+        "arn": f"{state_machine_arn}:{number}",
+        "state_machine_arn": state_machine_arn,
+        "version": number,
+        "definition": '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}',
+        "role_arn": "arn:aws:iam::000000000000:role/podium",
+        "type": "STANDARD",
+        "revision_id": f"r{number}",
+        "created_ms": 1_700_000_000_000 + number,
+    }
+    fields.update(changes)
+    return StateMachineVersionRecord(**fields)
+
+
+def alias(name: str = "live", state_machine_arn: str = ORDERS, **changes: Any) -> AliasRecord:
+    fields: dict[str, Any] = {
+        "arn": f"{state_machine_arn}:{name}",
+        "state_machine_arn": state_machine_arn,
+        "name": name,
+        "routing": ((f"{state_machine_arn}:1", 100),),
+        "created_ms": 1_700_000_000_000,
+        "updated_ms": 1_700_000_000_000,
+    }
+    fields.update(changes)
+    return AliasRecord(**fields)
+
+
+def activity(name: str = "Approve", **changes: Any) -> ActivityRecord:
+    fields: dict[str, Any] = {
+        "arn": f"{REGION}:activity:{name}",
+        "name": name,
+        "created_ms": 1_700_000_000_000,
+    }
+    fields.update(changes)
+    return ActivityRecord(**fields)
 
 
 def execution(name: str = "run-1", state_machine_arn: str = ORDERS, **changes: Any) -> ExecutionRecord:
@@ -126,11 +173,17 @@ class StoreContract:
 
     def test_state_machine_round_trip(self, store: Store) -> None:
         record = machine(
-            description="orders, élan", tags=(("team", "billing"), ("env", "dev")), type="EXPRESS"
+            description="orders, élan",
+            type="EXPRESS",
+            updated_ms=1_700_000_000_500,
+            logging_configuration='{"level":"ALL","includeExecutionData":true}',
+            tracing_configuration='{"enabled":false}',
+            versions_published=3,
         )
         store.put_state_machine(record)
         assert store.get_state_machine(record.arn) == record
         assert store.get_state_machine(f"{REGION}:stateMachine:Nope") is None
+        assert store.list_tags(record.arn) == {}
 
     def test_put_replaces_the_state_machine(self, store: Store) -> None:
         store.put_state_machine(machine())
@@ -149,6 +202,118 @@ class StoreContract:
         assert store.delete_state_machine(ORDERS) is True
         assert store.delete_state_machine(ORDERS) is False
         assert store.get_state_machine(ORDERS) is None
+
+    def test_deleting_a_state_machine_takes_its_versions_aliases_and_tags(self, store: Store) -> None:
+        store.put_state_machine(machine())
+        store.put_state_machine(machine("Refunds"))
+        for owner in (ORDERS, REFUNDS):
+            store.put_version(version(1, owner))
+            store.put_alias(alias("live", owner))
+            store.tag_resource(owner, {"team": "billing"})
+        assert store.delete_state_machine(ORDERS) is True
+        assert store.list_versions(ORDERS) == []
+        assert store.get_version(version(1).arn) is None
+        assert store.list_aliases(ORDERS) == []
+        assert store.get_alias(alias().arn) is None
+        assert store.list_tags(ORDERS) == {}
+        # ... and only its own.
+        assert store.list_versions(REFUNDS) == [version(1, REFUNDS)]
+        assert store.list_aliases(REFUNDS) == [alias("live", REFUNDS)]
+        assert store.list_tags(REFUNDS) == {"team": "billing"}
+
+    def test_deleting_no_state_machine_deletes_nothing(self, store: Store) -> None:
+        store.put_version(version(1))
+        store.tag_resource(ORDERS, {"a": "b"})
+        assert store.delete_state_machine(ORDERS) is False
+        assert store.list_versions(ORDERS) == [version(1)]
+        assert store.list_tags(ORDERS) == {"a": "b"}
+
+    # --- versions ---------------------------------------------------------------------------
+
+    def test_versions(self, store: Store) -> None:
+        store.put_state_machine(machine())
+        one, three, two = version(1, description="first, élan"), version(3, type="EXPRESS"), version(2)
+        for record in (one, three, two):
+            store.put_version(record)
+        store.put_version(version(1, state_machine_arn=REFUNDS))
+        assert store.get_version(one.arn) == one
+        assert store.get_version(f"{ORDERS}:9") is None
+        assert store.list_versions(ORDERS) == [three, two, one]
+        assert store.list_versions(f"{REGION}:stateMachine:Nope") == []
+        assert store.delete_version(two.arn) is True
+        assert store.delete_version(two.arn) is False
+        assert store.list_versions(ORDERS) == [three, one]
+
+    def test_put_replaces_the_version(self, store: Store) -> None:
+        store.put_version(version(1))
+        replaced = version(1, description="again")
+        store.put_version(replaced)
+        assert store.list_versions(ORDERS) == [replaced]
+
+    # --- aliases ----------------------------------------------------------------------------
+
+    def test_aliases(self, store: Store) -> None:
+        split = alias(
+            "canary",
+            description="90/10",
+            routing=((f"{ORDERS}:2", 90), (f"{ORDERS}:1", 10)),
+            updated_ms=1_700_000_000_900,
+        )
+        live = alias("live")
+        store.put_alias(live)
+        store.put_alias(split)
+        store.put_alias(alias("live", REFUNDS))
+        assert store.get_alias(split.arn) == split
+        assert store.get_alias(f"{ORDERS}:nope") is None
+        assert store.list_aliases(ORDERS) == [split, live]
+        assert store.delete_alias(split.arn) is True
+        assert store.delete_alias(split.arn) is False
+        assert store.list_aliases(ORDERS) == [live]
+
+    def test_put_replaces_the_alias(self, store: Store) -> None:
+        store.put_alias(alias())
+        updated = alias(routing=((f"{ORDERS}:2", 50), (f"{ORDERS}:3", 50)), updated_ms=2)
+        store.put_alias(updated)
+        assert store.get_alias(updated.arn) == updated
+        assert store.list_aliases(ORDERS) == [updated]
+
+    # --- activities -------------------------------------------------------------------------
+
+    def test_activities(self, store: Store) -> None:
+        for name in ("Zeta", "Approve", "Mid"):
+            store.put_activity(activity(name))
+        assert store.get_activity(activity().arn) == activity()
+        assert store.get_activity(activity("Nope").arn) is None
+        assert [record.name for record in store.list_activities()] == ["Approve", "Mid", "Zeta"]
+        store.put_activity(activity(created_ms=5))
+        assert store.get_activity(activity().arn) == activity(created_ms=5)
+        store.tag_resource(activity().arn, {"k": "v"})
+        assert store.delete_activity(activity().arn) is True
+        assert store.delete_activity(activity().arn) is False
+        assert store.get_activity(activity().arn) is None
+        assert store.list_tags(activity().arn) == {}
+        assert [record.name for record in store.list_activities()] == ["Mid", "Zeta"]
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def test_tags(self, store: Store) -> None:
+        store.tag_resource(ORDERS, {"team": "billing", "env": "dev"})
+        store.tag_resource(ORDERS, {"cost": "42", "team": "payments"})  # a key keeps its place
+        store.tag_resource(REFUNDS, {"team": "refunds"})
+        assert list(store.list_tags(ORDERS).items()) == [("team", "payments"), ("env", "dev"), ("cost", "42")]
+        store.untag_resource(ORDERS, ["env", "not-there"])
+        assert store.list_tags(ORDERS) == {"team": "payments", "cost": "42"}
+        store.untag_resource(ORDERS, ["team", "cost"])
+        assert store.list_tags(ORDERS) == {}
+        store.untag_resource(f"{REGION}:activity:Nope", ["x"])
+        store.tag_resource(ORDERS, {})
+        assert store.list_tags(ORDERS) == {}
+        assert store.list_tags(REFUNDS) == {"team": "refunds"}
+
+    def test_tags_are_text_as_given(self, store: Store) -> None:
+        tags = {"ünï cødé": "", "a:b/c=d+e-f@g.h": "v " * 64}
+        store.tag_resource(ORDERS, tags)
+        assert store.list_tags(ORDERS) == tags
 
     def test_executions_outlive_their_state_machine(self, store: Store) -> None:
         store.put_state_machine(machine())
@@ -212,6 +377,34 @@ class StoreContract:
         assert store.list_executions(REFUNDS, "SUCCEEDED") == []
         assert store.list_executions(REFUNDS) == [b]
 
+    def test_an_execution_keeps_what_it_was_started_through(self, store: Store) -> None:
+        record = self.started(
+            store,
+            state_machine_version_arn=f"{ORDERS}:3",
+            state_machine_alias_arn=f"{ORDERS}:live",
+            type="EXPRESS",
+            redrive_count=2,
+            redrive_ms=1_700_000_000_010,
+        )
+        assert store.get_execution(record.arn) == record
+        assert store.list_executions() == [record]
+
+    def test_list_executions_by_version_and_alias(self, store: Store) -> None:
+        v1, v2, live = f"{ORDERS}:1", f"{ORDERS}:2", f"{ORDERS}:live"
+        plain = self.started(store, "plain")
+        one = self.started(store, "one", state_machine_version_arn=v1)
+        two = self.started(store, "two", state_machine_version_arn=v2, state_machine_alias_arn=live)
+        three = self.started(store, "three", state_machine_version_arn=v1, state_machine_alias_arn=live)
+        store.commit(three.arn, 0, outcome=ExecutionOutcome("SUCCEEDED", "{}", None, None, stop_ms=1))
+        assert [r.name for r in store.list_executions(version_arn=v1)] == ["three", "one"]
+        assert [r.name for r in store.list_executions(alias_arn=live)] == ["three", "two"]
+        assert store.list_executions(ORDERS, "RUNNING", version_arn=v1) == [one]
+        assert store.list_executions(version_arn=v2, alias_arn=live) == [two]
+        assert store.list_executions(version_arn=v2, alias_arn=f"{ORDERS}:other") == []
+        assert store.list_executions(REFUNDS, version_arn=v1) == []
+        assert store.list_executions(alias_arn=live, limit=1, after_arn=three.arn) == [two]
+        assert store.list_executions(version_arn=v1, after_arn=plain.arn) == []
+
     def test_list_executions_pages_are_stable(self, store: Store) -> None:
         for i in range(5):
             self.started(store, f"run-{i}")
@@ -235,6 +428,30 @@ class StoreContract:
         assert store.unfinished_executions() == [first.arn, last.arn]
 
     # --- committing steps -------------------------------------------------------------------
+
+    def test_a_commit_commits_the_journal_entries_before_it(self, store: Store) -> None:
+        record = self.started(store)
+        assert store.journal_entries(record.arn) == [(start(record), False)]
+        store.commit(record.arn, 0, events=[event(1)])
+        assert store.journal_entries(record.arn) == [(start(record), True)]
+        done = TaskSucceeded(now_ms=2, task_id="t1", output=1)
+        store.commit(record.arn, 1, signals=[done])
+        assert store.journal_entries(record.arn) == [(start(record), True), (done, True)]
+        assert store.journal(record.arn) == [start(record), done]
+
+    def test_a_refused_commit_commits_no_journal_entry(self, store: Store) -> None:
+        record = self.started(store)
+        with pytest.raises(ConflictError):
+            store.commit(record.arn, 7, events=[event(1)])
+        store.commit(record.arn, 0, events=[event(1)])
+        with pytest.raises(DuplicateIdError):
+            store.commit(record.arn, 1, events=[event(1)])
+        other = self.started(store, "other")
+        with pytest.raises(ConflictError):
+            store.commit(other.arn, 3, signals=[TimerFired(now_ms=1, timer_id="w")])
+        assert store.journal_entries(other.arn) == [(start(other), False)]
+        with pytest.raises(ExecutionDoesNotExistError):
+            store.journal_entries(execution("ghost").arn)
 
     def test_commit_advances_the_version_and_appends_the_journal_in_order(self, store: Store) -> None:
         record = self.started(store)
@@ -377,6 +594,94 @@ class StoreContract:
             None,
             7,
         )
+
+    # --- redrive ----------------------------------------------------------------------------
+
+    def ended(self, store: Store, status: ExecutionStatus = "FAILED", name: str = "run-1") -> ExecutionRecord:
+        record = self.started(store, name)
+        store.commit(record.arn, 0, events=[event(1)], new_commands=[task("t1")])
+        store.commit(
+            record.arn,
+            1,
+            signals=[TaskFailed(now_ms=2, task_id="t1", error="Boom", cause="it broke")],
+            events=[event(2, "ExecutionFailed")],
+            outcome=ExecutionOutcome(status, '{"x":1}', "Boom", "it broke", stop_ms=9),
+        )
+        return record
+
+    @pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
+    def test_reopen_runs_an_ended_execution_again(self, store: Store, status: ExecutionStatus) -> None:
+        record = self.ended(store, status)
+        redrive = TimerFired(now_ms=100, timer_id="redrive")
+        assert store.reopen_execution(record.arn, 2, redrive, now_ms=100) == 3
+        current = store.get_execution(record.arn)
+        assert current is not None
+        assert (current.status, current.output, current.error, current.cause, current.stop_ms) == (
+            "RUNNING",
+            None,
+            None,
+            None,
+            None,
+        )
+        assert (current.version, current.redrive_count, current.redrive_ms) == (3, 1, 100)
+        assert (current.start_ms, current.input) == (record.start_ms, record.input)
+        entries = store.journal_entries(record.arn)
+        assert entries[-1] == (redrive, False)
+        assert all(committed for _, committed in entries[:-1])
+        assert store.unfinished_executions() == [record.arn]
+        assert [r.arn for r in store.list_executions(status="RUNNING")] == [record.arn]
+        assert store.history(record.arn) == [event(1), event(2, "ExecutionFailed")]  # history stays
+        # It goes on like any running execution; its next step commits the redrive.
+        store.deliver(record.arn, TimerFired(now_ms=101, timer_id="w"))
+        assert store.commit(record.arn, 3, events=[event(3)], new_commands=[task("t2")]) == 4
+        assert store.journal_entries(record.arn)[-1] == (redrive, True)
+        assert store.pending_commands(record.arn) == [(record.arn, task("t2"))]
+        outcome = ExecutionOutcome("FAILED", None, "Again", None, stop_ms=200)
+        store.commit(record.arn, 4, events=[event(4)], outcome=outcome)
+        assert store.reopen_execution(record.arn, 5, redrive, now_ms=300) == 6
+        again = store.get_execution(record.arn)
+        assert again is not None
+        assert (again.redrive_count, again.redrive_ms, again.status) == (2, 300, "RUNNING")
+
+    def test_reopen_refuses_a_stale_version(self, store: Store) -> None:
+        record = self.ended(store)
+        with pytest.raises(ConflictError) as raised:
+            store.reopen_execution(record.arn, 1, TimerFired(now_ms=1, timer_id="r"), now_ms=1)
+        assert (raised.value.expected, raised.value.actual) == (1, 2)
+        self.assert_still_ended(store, record)
+
+    @pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
+    def test_reopen_refuses_what_cannot_be_redriven(self, store: Store, status: str) -> None:
+        if status == "RUNNING":
+            record = self.started(store)
+            version_now = 0
+        else:
+            record = self.started(store)
+            store.commit(record.arn, 0, outcome=ExecutionOutcome("SUCCEEDED", "{}", None, None, stop_ms=1))
+            version_now = 1
+        before = store.get_execution(record.arn)
+        journal = store.journal_entries(record.arn)
+        with pytest.raises(ExecutionNotRedrivableError) as raised:
+            store.reopen_execution(record.arn, version_now, TimerFired(now_ms=1, timer_id="r"), now_ms=1)
+        assert raised.value.status == status
+        assert store.get_execution(record.arn) == before
+        assert store.journal_entries(record.arn) == journal
+
+    def test_reopen_an_unknown_execution(self, store: Store) -> None:
+        with pytest.raises(ExecutionDoesNotExistError):
+            store.reopen_execution(execution("ghost").arn, 0, TimerFired(now_ms=1, timer_id="r"), now_ms=1)
+
+    def assert_still_ended(self, store: Store, record: ExecutionRecord) -> None:
+        current = store.get_execution(record.arn)
+        assert current is not None
+        assert (current.status, current.version, current.redrive_count, current.redrive_ms) == (
+            "FAILED",
+            2,
+            0,
+            None,
+        )
+        assert all(committed for _, committed in store.journal_entries(record.arn))
+        assert len(store.journal(record.arn)) == 2
 
     # --- what survives the trip through the store -------------------------------------------
 
@@ -522,11 +827,38 @@ class StoreContract:
             store.commit(record.arn, 0, events=[event(1)])
         with pytest.raises(StoreClosedError):
             store.pending_commands()
+        for call in (
+            lambda: store.put_version(version()),
+            lambda: store.get_version(version().arn),
+            lambda: store.list_versions(ORDERS),
+            lambda: store.delete_version(version().arn),
+            lambda: store.put_alias(alias()),
+            lambda: store.get_alias(alias().arn),
+            lambda: store.list_aliases(ORDERS),
+            lambda: store.delete_alias(alias().arn),
+            lambda: store.put_activity(activity()),
+            lambda: store.get_activity(activity().arn),
+            store.list_activities,
+            lambda: store.delete_activity(activity().arn),
+            lambda: store.tag_resource(ORDERS, {"a": "b"}),
+            lambda: store.untag_resource(ORDERS, ["a"]),
+            lambda: store.list_tags(ORDERS),
+            lambda: store.journal_entries(record.arn),
+            lambda: store.reopen_execution(record.arn, 0, TimerFired(now_ms=1, timer_id="r"), now_ms=1),
+        ):
+            with pytest.raises(StoreClosedError):
+                call()
 
     def test_everything_committed_survives_reopening(self, store: Store) -> None:
-        store.put_state_machine(machine(tags=(("a", "b"),)))
-        running = self.started(store, "running")
-        ended = self.started(store, "ended")
+        store.put_state_machine(machine(updated_ms=5, logging_configuration='{"level":"OFF"}'))
+        store.tag_resource(ORDERS, {"a": "b", "c": "d"})
+        store.put_version(version(1))
+        store.put_alias(alias(routing=((f"{ORDERS}:1", 60), (f"{ORDERS}:2", 40))))
+        store.put_activity(activity())
+        store.tag_resource(activity().arn, {"x": "y"})
+        running = self.started(store, "running", state_machine_version_arn=f"{ORDERS}:1")
+        ended = self.started(store, "ended", state_machine_alias_arn=f"{ORDERS}:live")
+        fresh = self.started(store, "fresh")  # its start never committed
         store.commit(running.arn, 0, events=[event(1), event(2)], new_commands=[task("t1")])
         done = TaskSucceeded(now_ms=3, task_id="t1", output=[1])
         store.commit(
@@ -536,13 +868,13 @@ class StoreContract:
         store.commit(
             ended.arn, 0, outcome=ExecutionOutcome("TIMED_OUT", None, "States.Timeout", None, stop_ms=8)
         )
-        before = snapshot(store, [running.arn, ended.arn])
+        before = snapshot(store, [running.arn, ended.arn, fresh.arn])
 
         again = self.reopen(store)
         if again is None:
             pytest.skip("this store keeps nothing after close()")
         try:
-            assert snapshot(again, [running.arn, ended.arn]) == before
+            assert snapshot(again, [running.arn, ended.arn, fresh.arn]) == before
             assert [i.id for i in again.inbox()] == [inbox_id]
             assert again.commit(running.arn, 2, events=[event(4)], consumed_inbox=[inbox_id]) == 3
         finally:
@@ -553,8 +885,12 @@ def snapshot(store: Store, arns: list[str]) -> dict[str, Any]:
     """Everything the store tells about the given executions, to compare across a reopen."""
     return {
         "machines": store.list_state_machines(),
+        "versions": store.list_versions(ORDERS),
+        "aliases": store.list_aliases(ORDERS),
+        "activities": store.list_activities(),
+        "tags": [store.list_tags(ORDERS), store.list_tags(activity().arn)],
         "executions": [store.get_execution(arn) for arn in arns],
-        "journals": [store.journal(arn) for arn in arns],
+        "journals": [store.journal_entries(arn) for arn in arns],
         "histories": [store.history(arn) for arn in arns],
         "pending": store.pending_commands(),
         "inbox": store.inbox(),

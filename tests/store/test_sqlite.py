@@ -12,11 +12,12 @@ import pytest
 
 from podium.core.messages import TimerFired
 from podium.store.base import Store
+from podium.store.codec import signal_text
 from podium.store.errors import ConflictError
 from podium.store.schema import migrations, statements
 from podium.store.sqlite import SQLiteStore
 
-from .contract import StoreContract, event, execution, start, task
+from .contract import StoreContract, event, execution, machine, start, task
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,54 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
     assert versions == [m.version for m in migrations("sqlite")]
     assert versions[0] == 1
+
+
+def test_migration_2_keeps_a_version_1_database(tmp_path: Path) -> None:
+    """Tags move to their own table; the start of an execution still at version 0 is uncommitted."""
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_ms BIGINT NOT NULL)"
+        )
+        for statement in statements(migrations("sqlite")[0].sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (1, 0)")
+        old = machine()
+        conn.execute(
+            "INSERT INTO state_machines VALUES (?, ?, ?, ?, ?, ?, 'ACTIVE', NULL, 'r1', ?)",
+            (
+                old.arn,
+                old.name,
+                old.definition,
+                old.type,
+                old.role_arn,
+                old.created_ms,
+                '[["b","2"],["a","1"]]',
+            ),
+        )
+        for name, version in (("fresh", 0), ("moving", 2)):
+            record = execution(name)
+            cursor = conn.execute(
+                "INSERT INTO executions (arn, name, state_machine_arn, definition, status, input, start_ms,"
+                " version) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+                (record.arn, name, record.state_machine_arn, record.definition, record.input, 1, version),
+            )
+            conn.execute(
+                "INSERT INTO journal (execution_id, signal) VALUES (?, ?)",
+                (cursor.lastrowid, signal_text(start(record))),
+            )
+    store = SQLiteStore(path)
+    try:
+        assert store.get_state_machine(old.arn) == old
+        assert list(store.list_tags(old.arn).items()) == [("b", "2"), ("a", "1")]
+        fresh, moving = execution("fresh"), execution("moving")
+        assert store.journal_entries(fresh.arn) == [(start(fresh), False)]
+        assert store.journal_entries(moving.arn) == [(start(moving), True)]
+        record = store.get_execution(moving.arn)
+        assert record is not None
+        assert (record.type, record.redrive_ms, record.state_machine_version_arn) == ("STANDARD", None, None)
+    finally:
+        store.close()
 
 
 def test_statements_split_on_semicolons_outside_strings_and_comments() -> None:

@@ -14,22 +14,30 @@ by `commit` as one transaction, guarded by the execution's version:
 Either all of it is written or none of it is. A crash between steps loses nothing: the
 journal, the history and the outbox agree with each other at every committed version.
 
+Each journal entry knows whether its step was committed. The signal that opens a run
+(`create_execution`'s start, `reopen_execution`'s redrive) is journaled first and committed
+by the next `commit`, which commits the decisions it led to: a runtime that finds an
+uncommitted entry after a crash knows that its step still has to be committed.
+
 Every implementation must pass `tests/store/contract.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from podium.core.history import HistoryEvent
 from podium.core.messages import Command, Signal
 from podium.store.records import (
+    ActivityRecord,
+    AliasRecord,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
     InboxSignal,
     StateMachineRecord,
+    StateMachineVersionRecord,
 )
 
 
@@ -53,13 +61,76 @@ class Store(Protocol):
         ...
 
     def delete_state_machine(self, arn: str) -> bool:
-        """Forget the state machine; its executions keep running. False if there was none."""
+        """Forget the state machine, its versions, its aliases and its tags, atomically.
+
+        Its executions keep running. False if there was no such state machine (then nothing
+        is deleted).
+        """
+        ...
+
+    # --- versions and aliases ---------------------------------------------------------------
+
+    def put_version(self, record: StateMachineVersionRecord) -> None:
+        """Insert the version, or replace the one with the same ARN."""
+        ...
+
+    def get_version(self, arn: str) -> StateMachineVersionRecord | None: ...
+
+    def list_versions(self, state_machine_arn: str) -> list[StateMachineVersionRecord]:
+        """The state machine's versions, newest (highest number) first."""
+        ...
+
+    def delete_version(self, arn: str) -> bool: ...
+
+    def put_alias(self, record: AliasRecord) -> None:
+        """Insert the alias, or replace the one with the same ARN."""
+        ...
+
+    def get_alias(self, arn: str) -> AliasRecord | None: ...
+
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        """The state machine's aliases, by name."""
+        ...
+
+    def delete_alias(self, arn: str) -> bool: ...
+
+    # --- activities -------------------------------------------------------------------------
+
+    def put_activity(self, record: ActivityRecord) -> None:
+        """Insert the activity, or replace the one with the same ARN."""
+        ...
+
+    def get_activity(self, arn: str) -> ActivityRecord | None: ...
+
+    def list_activities(self) -> list[ActivityRecord]:
+        """Every activity, by name."""
+        ...
+
+    def delete_activity(self, arn: str) -> bool:
+        """Forget the activity and its tags. False if there was none."""
+        ...
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Add tags to any resource ARN, replacing the values of keys it already has.
+
+        The store does not check that the resource exists; a tag keeps its first position.
+        """
+        ...
+
+    def untag_resource(self, arn: str, keys: Sequence[str]) -> None:
+        """Remove those keys; keys the resource does not have are ignored."""
+        ...
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        """The resource's tags, in the order they were first added ({} if none)."""
         ...
 
     # --- executions -------------------------------------------------------------------------
 
     def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
-        """Insert the execution with `start` as its first journal signal, atomically.
+        """Insert the execution with `start` as its first journal signal (not committed), atomically.
 
         Idempotent on (state_machine_arn, name): if that execution exists, nothing is written
         and `(existing, False)` comes back; the caller tells ExecutionAlreadyExists from a
@@ -74,12 +145,16 @@ class Store(Protocol):
         state_machine_arn: str | None = None,
         status: ExecutionStatus | None = None,
         *,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
         limit: int | None = None,
         after_arn: str | None = None,
     ) -> list[ExecutionRecord]:
         """Executions, newest first; at most `limit`; only those older than `after_arn` if given.
 
-        Paging by the last ARN seen, not by offset, keeps pages stable while executions start.
+        Every filter given must match: `version_arn` and `alias_arn` against the record's
+        `state_machine_version_arn` and `state_machine_alias_arn`. Paging by the last ARN
+        seen, not by offset, keeps pages stable while executions start.
         """
         ...
 
@@ -91,6 +166,10 @@ class Store(Protocol):
 
     def journal(self, arn: str) -> list[Signal]:
         """The signals applied to the execution, in the order they were applied."""
+        ...
+
+    def journal_entries(self, arn: str) -> list[tuple[Signal, bool]]:
+        """The journal with each signal's (signal, committed): was its step committed?"""
         ...
 
     def commit(
@@ -107,6 +186,9 @@ class Store(Protocol):
     ) -> int:
         """Commit one step atomically and return the execution's new version (expected + 1).
 
+        `signals` are journaled as committed, and so is every earlier uncommitted entry of
+        the execution: this step commits the decisions they led to.
+
         Raises `ConflictError` if the execution is no longer at `expected_version`,
         `ExecutionClosedError` if it has already ended, and `DuplicateIdError` if an event id
         or a new command id is already taken; in each case nothing is written.
@@ -115,6 +197,17 @@ class Store(Protocol):
         not owed, or consuming an inbox id that is gone (or another execution's), is not an
         error. With an `outcome` the execution ends: it owes no more commands and its inbox is
         emptied, since nothing will ever apply those signals.
+        """
+        ...
+
+    def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
+        """Run an ended execution again (RedriveExecution); returns its new version (expected + 1).
+
+        Only an execution that ended FAILED, TIMED_OUT or ABORTED: its status goes back to
+        RUNNING, output, error, cause and stop time are cleared, `redrive_count` grows by one,
+        `redrive_ms` becomes `now_ms`, and `signal` is journaled, not committed. Raises
+        `ConflictError` if the execution is no longer at `expected_version`, and
+        `ExecutionNotRedrivableError` if its status does not allow it; nothing is written then.
         """
         ...
 

@@ -62,9 +62,9 @@ def event_of(
     )
 
 
-def tags_text(tags: tuple[tuple[str, str], ...]) -> str:
-    return dumps([list(pair) for pair in tags])
+def routing_text(routing: tuple[tuple[str, int], ...]) -> str:
+    return dumps([[version_arn, weight] for version_arn, weight in routing])
 
 
-def tags_of(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((key, value) for key, value in loads(text))
+def routing_of(text: str) -> tuple[tuple[str, int], ...]:
+    return tuple((version_arn, weight) for version_arn, weight in loads(text))

@@ -7,6 +7,8 @@ PodiumError
     ├── ConflictError               the execution's version moved since the caller read
     │                               it: another step was committed first; reload, decide again
     ├── ExecutionClosedError        the execution has ended; nothing more can be committed
+    ├── ExecutionNotRedrivableError reopen_execution: the execution is running, or ended in a
+    │                               status that cannot be redriven (SUCCEEDED)
     └── DuplicateIdError            a step carried an event id or command id the execution
                                     already has: the whole step is refused, never half-written
 """
@@ -42,6 +44,13 @@ class ConflictError(StoreError):
 class ExecutionClosedError(StoreError):
     def __init__(self, arn: str, status: str) -> None:
         super().__init__(f"execution {arn} has ended ({status})")
+        self.arn = arn
+        self.status = status
+
+
+class ExecutionNotRedrivableError(StoreError):
+    def __init__(self, arn: str, status: str) -> None:
+        super().__init__(f"execution {arn} cannot be reopened: its status is {status}")
         self.arn = arn
         self.status = status
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from podium.core.history import HistoryEvent
@@ -19,14 +19,19 @@ from podium.store.errors import (
     DuplicateIdError,
     ExecutionClosedError,
     ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
     StoreClosedError,
 )
 from podium.store.records import (
+    REDRIVABLE_STATUSES,
+    ActivityRecord,
+    AliasRecord,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
     InboxSignal,
     StateMachineRecord,
+    StateMachineVersionRecord,
 )
 
 
@@ -35,6 +40,9 @@ class _Execution:
     record: ExecutionRecord
     seq: int  # creation order: pages and "oldest first" follow it
     journal: list[Signal]
+    # Uncommitted entries are always the journal's tail (a start or a redrive not yet
+    # followed by a commit), so one count says which entries are committed.
+    committed: int = 0
     events: list[HistoryEvent] = field(default_factory=list)  # sorted by id
     event_ids: set[int] = field(default_factory=set)
     outbox: dict[str, int] = field(default_factory=dict)  # command id -> key in MemoryStore._outbox
@@ -51,6 +59,10 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._closed = False
         self._machines: dict[str, StateMachineRecord] = {}
+        self._versions: dict[str, StateMachineVersionRecord] = {}
+        self._aliases: dict[str, AliasRecord] = {}
+        self._activities: dict[str, ActivityRecord] = {}
+        self._tags: dict[str, dict[str, str]] = {}
         self._executions: dict[str, _Execution] = {}
         self._by_name: dict[tuple[str, str], str] = {}
         # Both are keyed by an ever-growing sequence number, so their insertion order is
@@ -94,7 +106,105 @@ class MemoryStore:
     def delete_state_machine(self, arn: str) -> bool:
         with self._lock:
             self._check_open()
-            return self._machines.pop(arn, None) is not None
+            if self._machines.pop(arn, None) is None:
+                return False
+            for table in (self._versions, self._aliases):
+                for key in [key for key, item in table.items() if item.state_machine_arn == arn]:
+                    del table[key]
+            self._tags.pop(arn, None)
+            return True
+
+    # --- versions and aliases ---------------------------------------------------------------
+
+    def put_version(self, record: StateMachineVersionRecord) -> None:
+        with self._lock:
+            self._check_open()
+            self._versions[record.arn] = record
+
+    def get_version(self, arn: str) -> StateMachineVersionRecord | None:
+        with self._lock:
+            self._check_open()
+            return self._versions.get(arn)
+
+    def list_versions(self, state_machine_arn: str) -> list[StateMachineVersionRecord]:
+        with self._lock:
+            self._check_open()
+            found = [v for v in self._versions.values() if v.state_machine_arn == state_machine_arn]
+        return sorted(found, key=lambda record: record.version, reverse=True)
+
+    def delete_version(self, arn: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._versions.pop(arn, None) is not None
+
+    def put_alias(self, record: AliasRecord) -> None:
+        with self._lock:
+            self._check_open()
+            self._aliases[record.arn] = record
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        with self._lock:
+            self._check_open()
+            return self._aliases.get(arn)
+
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        with self._lock:
+            self._check_open()
+            found = [a for a in self._aliases.values() if a.state_machine_arn == state_machine_arn]
+        return sorted(found, key=lambda record: (record.name, record.arn))
+
+    def delete_alias(self, arn: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._aliases.pop(arn, None) is not None
+
+    # --- activities -------------------------------------------------------------------------
+
+    def put_activity(self, record: ActivityRecord) -> None:
+        with self._lock:
+            self._check_open()
+            self._activities[record.arn] = record
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        with self._lock:
+            self._check_open()
+            return self._activities.get(arn)
+
+    def list_activities(self) -> list[ActivityRecord]:
+        with self._lock:
+            self._check_open()
+            return sorted(self._activities.values(), key=lambda record: (record.name, record.arn))
+
+    def delete_activity(self, arn: str) -> bool:
+        with self._lock:
+            self._check_open()
+            if self._activities.pop(arn, None) is None:
+                return False
+            self._tags.pop(arn, None)
+            return True
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        with self._lock:
+            self._check_open()
+            self._tags.setdefault(arn, {}).update(tags)
+
+    def untag_resource(self, arn: str, keys: Sequence[str]) -> None:
+        with self._lock:
+            self._check_open()
+            tags = self._tags.get(arn)
+            if tags is None:
+                return
+            for key in keys:
+                tags.pop(key, None)
+            if not tags:
+                del self._tags[arn]
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        with self._lock:
+            self._check_open()
+            return dict(self._tags.get(arn, {}))
 
     # --- executions -------------------------------------------------------------------------
 
@@ -121,6 +231,8 @@ class MemoryStore:
         state_machine_arn: str | None = None,
         status: ExecutionStatus | None = None,
         *,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
         limit: int | None = None,
         after_arn: str | None = None,
     ) -> list[ExecutionRecord]:
@@ -132,6 +244,8 @@ class MemoryStore:
                 for execution in self._executions.values()
                 if (state_machine_arn is None or execution.record.state_machine_arn == state_machine_arn)
                 and (status is None or execution.record.status == status)
+                and (version_arn is None or execution.record.state_machine_version_arn == version_arn)
+                and (alias_arn is None or execution.record.state_machine_alias_arn == alias_arn)
                 and (before is None or execution.seq < before)
             ]
         matching.sort(key=lambda execution: execution.seq, reverse=True)
@@ -148,6 +262,11 @@ class MemoryStore:
     def journal(self, arn: str) -> list[Signal]:
         with self._lock:
             return list(self._execution(arn).journal)
+
+    def journal_entries(self, arn: str) -> list[tuple[Signal, bool]]:
+        with self._lock:
+            execution = self._execution(arn)
+            return [(signal, i < execution.committed) for i, signal in enumerate(execution.journal)]
 
     def commit(
         self,
@@ -172,6 +291,7 @@ class MemoryStore:
 
             # Nothing below can fail: the step is written whole.
             execution.journal.extend(signals)
+            execution.committed = len(execution.journal)
             for event in events:
                 if execution.events and event.id < execution.events[-1].id:
                     bisect.insort(execution.events, event, key=_event_id)
@@ -209,6 +329,29 @@ class MemoryStore:
                 execution.outbox.clear()
                 for inbox_id in [i for i, item in self._inbox.items() if item.execution_arn == arn]:
                     del self._inbox[inbox_id]
+            return version
+
+    def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
+        with self._lock:
+            execution = self._execution(arn)
+            record = execution.record
+            if record.version != expected_version:
+                raise ConflictError(arn, expected_version, record.version)
+            if record.status not in REDRIVABLE_STATUSES:
+                raise ExecutionNotRedrivableError(arn, record.status)
+            execution.journal.append(signal)
+            version = expected_version + 1
+            execution.record = dataclasses.replace(
+                record,
+                version=version,
+                status="RUNNING",
+                output=None,
+                error=None,
+                cause=None,
+                stop_ms=None,
+                redrive_count=record.redrive_count + 1,
+                redrive_ms=now_ms,
+            )
             return version
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""What the store keeps about state machines and executions, as frozen values.
+"""What the store keeps about state machines, versions, aliases, activities and executions, as frozen values.
 
 Payloads (definitions, inputs, outputs) stay JSON *text* here: the store hands back exactly
 what it was given, and only the layers that need the values parse them.
@@ -16,13 +16,18 @@ ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTE
 
 EXECUTION_STATUSES: frozenset[str] = frozenset({"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 CLOSED_STATUSES: frozenset[str] = EXECUTION_STATUSES - {"RUNNING"}
+REDRIVABLE_STATUSES: frozenset[str] = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StateMachineRecord:
     """A state machine as CreateStateMachine / UpdateStateMachine leave it.
 
-    `tags` are (key, value) pairs in AWS's order, a tuple so that the record stays immutable.
+    `logging_configuration` and `tracing_configuration` are JSON text, kept as the client gave
+    them. Tags live apart (`Store.tag_resource`), as they do for every taggable resource.
+    `updated_ms` is None until the first UpdateStateMachine. `versions_published` is the number
+    of the newest version ever published: versions are numbered 1, 2, ... and a number is never
+    given again, even after its version is deleted (as in AWS).
     """
 
     arn: str
@@ -31,10 +36,51 @@ class StateMachineRecord:
     type: StateMachineType
     role_arn: str
     created_ms: int
+    updated_ms: int | None = None
     status: Literal["ACTIVE"] = "ACTIVE"
     description: str | None = None
     revision_id: str
-    tags: tuple[tuple[str, str], ...] = ()
+    logging_configuration: str | None = None
+    tracing_configuration: str | None = None
+    versions_published: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateMachineVersionRecord:
+    """An immutable snapshot of a state machine (PublishStateMachineVersion); arn = f"{machine}:{n}"."""
+
+    arn: str
+    state_machine_arn: str
+    version: int
+    definition: str
+    role_arn: str
+    type: StateMachineType
+    description: str | None = None
+    revision_id: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AliasRecord:
+    """A named pointer to one or two versions of a state machine; arn = f"{machine}:{name}".
+
+    `routing` is ((version ARN, weight), ...) in the client's order; the weights sum to 100.
+    """
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    description: str | None = None
+    routing: tuple[tuple[str, int], ...]
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityRecord:
+    arn: str
+    name: str
+    created_ms: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +89,8 @@ class ExecutionRecord:
 
     `definition` is the text the execution started with: updating or deleting the state
     machine never changes a running execution. `version` counts committed steps; every
-    commit names the version it was computed from (optimistic concurrency).
+    commit names the version it was computed from (optimistic concurrency). A redrive
+    (`Store.reopen_execution`) counts in `redrive_count` and stamps `redrive_ms`.
     """
 
     arn: str
@@ -59,6 +106,10 @@ class ExecutionRecord:
     stop_ms: int | None = None
     version: int = 0
     redrive_count: int = 0
+    redrive_ms: int | None = None
+    state_machine_version_arn: str | None = None  # started through a version (or an alias's)
+    state_machine_alias_arn: str | None = None  # started through an alias
+    type: StateMachineType = "STANDARD"
 
 
 @dataclass(frozen=True, slots=True)

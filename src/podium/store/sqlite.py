@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -25,35 +25,87 @@ from podium.store.codec import (
     command_text,
     details_text,
     event_of,
+    routing_of,
+    routing_text,
     signal_of,
     signal_text,
-    tags_of,
-    tags_text,
 )
 from podium.store.errors import (
     ConflictError,
     DuplicateIdError,
     ExecutionClosedError,
     ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
     StoreClosedError,
     StoreError,
 )
 from podium.store.records import (
+    ActivityRecord,
+    AliasRecord,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
     InboxSignal,
     StateMachineRecord,
+    StateMachineVersionRecord,
 )
 from podium.store.schema import migrate_sqlite
 
 Synchronous = Literal["full", "normal"]
 
-_MACHINE_COLUMNS = "arn, name, definition, type, role_arn, created_ms, status, description, revision_id, tags"
-_EXECUTION_COLUMNS = (
-    "arn, name, state_machine_arn, definition, status, input, output, error, cause,"
-    " start_ms, stop_ms, version, redrive_count"
+# Column names are the records' field names, so that a row becomes a record by zip().
+_MACHINE_FIELDS = (
+    "arn",
+    "name",
+    "definition",
+    "type",
+    "role_arn",
+    "created_ms",
+    "updated_ms",
+    "status",
+    "description",
+    "revision_id",
+    "logging_configuration",
+    "tracing_configuration",
+    "versions_published",
 )
+_EXECUTION_FIELDS = (
+    "arn",
+    "name",
+    "state_machine_arn",
+    "definition",
+    "status",
+    "input",
+    "output",
+    "error",
+    "cause",
+    "start_ms",
+    "stop_ms",
+    "version",
+    "redrive_count",
+    "redrive_ms",
+    "state_machine_version_arn",
+    "state_machine_alias_arn",
+    "type",
+)
+_VERSION_FIELDS = (
+    "arn",
+    "state_machine_arn",
+    "version",
+    "definition",
+    "role_arn",
+    "type",
+    "description",
+    "revision_id",
+    "created_ms",
+)
+_ALIAS_FIELDS = ("arn", "state_machine_arn", "name", "description", "routing", "created_ms", "updated_ms")
+_ACTIVITY_FIELDS = ("arn", "name", "created_ms")
+_MACHINE_COLUMNS = ", ".join(_MACHINE_FIELDS)
+_EXECUTION_COLUMNS = ", ".join(_EXECUTION_FIELDS)
+_VERSION_COLUMNS = ", ".join(_VERSION_FIELDS)
+_ALIAS_COLUMNS = ", ".join(_ALIAS_FIELDS)
+_ACTIVITY_COLUMNS = ", ".join(_ACTIVITY_FIELDS)
 _EVENT_COLUMNS = "event_id, previous_event_id, timestamp, type, details"
 
 # The version guard, the liveness check and finding the execution's row in one statement.
@@ -65,55 +117,56 @@ _CLOSE = (
     "UPDATE executions SET version = version + 1, status = ?, output = ?, error = ?, cause = ?, stop_ms = ?"
     " WHERE arn = ? AND version = ? AND status = 'RUNNING' RETURNING id"
 )
+_REOPEN = (
+    "UPDATE executions SET version = version + 1, status = 'RUNNING', output = NULL, error = NULL,"
+    " cause = NULL, stop_ms = NULL, redrive_count = redrive_count + 1, redrive_ms = ?"
+    " WHERE arn = ? AND version = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED') RETURNING id"
+)
+
+
+def _placeholders(fields: Sequence[str]) -> str:
+    return ", ".join("?" * len(fields))
+
+
+def _upsert(table: str, fields: Sequence[str]) -> str:
+    """INSERT, or UPDATE every column but the ARN when the ARN is taken."""
+    updates = ", ".join(f"{name} = excluded.{name}" for name in fields if name != "arn")
+    return (
+        f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({_placeholders(fields)})"
+        f" ON CONFLICT (arn) DO UPDATE SET {updates}"
+    )
+
+
+_PUT_MACHINE = _upsert("state_machines", _MACHINE_FIELDS)
+_PUT_VERSION = _upsert("state_machine_versions", _VERSION_FIELDS)
+_PUT_ALIAS = _upsert("state_machine_aliases", _ALIAS_FIELDS)
+_PUT_ACTIVITY = _upsert("activities", _ACTIVITY_FIELDS)
 
 
 def _machine(row: Any) -> StateMachineRecord:
-    arn, name, definition, type_, role_arn, created_ms, status, description, revision_id, tags = row
-    return StateMachineRecord(
-        arn=arn,
-        name=name,
-        definition=definition,
-        type=type_,
-        role_arn=role_arn,
-        created_ms=created_ms,
-        status=status,
-        description=description,
-        revision_id=revision_id,
-        tags=tags_of(tags),
-    )
+    return StateMachineRecord(**dict(zip(_MACHINE_FIELDS, row, strict=True)))
 
 
 def _execution(row: Any) -> ExecutionRecord:
-    (
-        arn,
-        name,
-        machine,
-        definition,
-        status,
-        input_,
-        output,
-        error,
-        cause,
-        start_ms,
-        stop_ms,
-        version,
-        redrives,
-    ) = row
-    return ExecutionRecord(
-        arn=arn,
-        name=name,
-        state_machine_arn=machine,
-        definition=definition,
-        status=status,
-        input=input_,
-        output=output,
-        error=error,
-        cause=cause,
-        start_ms=start_ms,
-        stop_ms=stop_ms,
-        version=version,
-        redrive_count=redrives,
-    )
+    return ExecutionRecord(**dict(zip(_EXECUTION_FIELDS, row, strict=True)))
+
+
+def _version(row: Any) -> StateMachineVersionRecord:
+    return StateMachineVersionRecord(**dict(zip(_VERSION_FIELDS, row, strict=True)))
+
+
+def _alias(row: Any) -> AliasRecord:
+    fields = dict(zip(_ALIAS_FIELDS, row, strict=True))
+    fields["routing"] = routing_of(fields["routing"])
+    return AliasRecord(**fields)
+
+
+def _activity(row: Any) -> ActivityRecord:
+    return ActivityRecord(**dict(zip(_ACTIVITY_FIELDS, row, strict=True)))
+
+
+def _values(record: Any, fields: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(getattr(record, name) for name in fields)
 
 
 class SQLiteStore:
@@ -181,25 +234,7 @@ class SQLiteStore:
 
     def put_state_machine(self, record: StateMachineRecord) -> None:
         with self._writing() as conn:
-            conn.execute(
-                f"INSERT INTO state_machines ({_MACHINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (arn) DO UPDATE SET name = excluded.name, definition = excluded.definition,"
-                " type = excluded.type, role_arn = excluded.role_arn, created_ms = excluded.created_ms,"
-                " status = excluded.status, description = excluded.description,"
-                " revision_id = excluded.revision_id, tags = excluded.tags",
-                (
-                    record.arn,
-                    record.name,
-                    record.definition,
-                    record.type,
-                    record.role_arn,
-                    record.created_ms,
-                    record.status,
-                    record.description,
-                    record.revision_id,
-                    tags_text(record.tags),
-                ),
-            )
+            conn.execute(_PUT_MACHINE, _values(record, _MACHINE_FIELDS))
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         with self._reading() as conn:
@@ -217,7 +252,110 @@ class SQLiteStore:
 
     def delete_state_machine(self, arn: str) -> bool:
         with self._writing() as conn:
-            return conn.execute("DELETE FROM state_machines WHERE arn = ?", (arn,)).rowcount > 0
+            if conn.execute("DELETE FROM state_machines WHERE arn = ?", (arn,)).rowcount == 0:
+                return False
+            conn.execute("DELETE FROM state_machine_versions WHERE state_machine_arn = ?", (arn,))
+            conn.execute("DELETE FROM state_machine_aliases WHERE state_machine_arn = ?", (arn,))
+            conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+            return True
+
+    # --- versions and aliases ---------------------------------------------------------------
+
+    def put_version(self, record: StateMachineVersionRecord) -> None:
+        with self._writing() as conn:
+            conn.execute(_PUT_VERSION, _values(record, _VERSION_FIELDS))
+
+    def get_version(self, arn: str) -> StateMachineVersionRecord | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM state_machine_versions WHERE arn = ?", (arn,)
+            ).fetchone()
+        return None if row is None else _version(row)
+
+    def list_versions(self, state_machine_arn: str) -> list[StateMachineVersionRecord]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM state_machine_versions WHERE state_machine_arn = ?"
+                " ORDER BY version DESC",
+                (state_machine_arn,),
+            ).fetchall()
+        return [_version(row) for row in rows]
+
+    def delete_version(self, arn: str) -> bool:
+        with self._writing() as conn:
+            return conn.execute("DELETE FROM state_machine_versions WHERE arn = ?", (arn,)).rowcount > 0
+
+    def put_alias(self, record: AliasRecord) -> None:
+        values = _values(record, _ALIAS_FIELDS)
+        values = (*values[:4], routing_text(record.routing), *values[5:])
+        with self._writing() as conn:
+            conn.execute(_PUT_ALIAS, values)
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_ALIAS_COLUMNS} FROM state_machine_aliases WHERE arn = ?", (arn,)
+            ).fetchone()
+        return None if row is None else _alias(row)
+
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_ALIAS_COLUMNS} FROM state_machine_aliases WHERE state_machine_arn = ?"
+                " ORDER BY name, arn",
+                (state_machine_arn,),
+            ).fetchall()
+        return [_alias(row) for row in rows]
+
+    def delete_alias(self, arn: str) -> bool:
+        with self._writing() as conn:
+            return conn.execute("DELETE FROM state_machine_aliases WHERE arn = ?", (arn,)).rowcount > 0
+
+    # --- activities -------------------------------------------------------------------------
+
+    def put_activity(self, record: ActivityRecord) -> None:
+        with self._writing() as conn:
+            conn.execute(_PUT_ACTIVITY, _values(record, _ACTIVITY_FIELDS))
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE arn = ?", (arn,)).fetchone()
+        return None if row is None else _activity(row)
+
+    def list_activities(self) -> list[ActivityRecord]:
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {_ACTIVITY_COLUMNS} FROM activities ORDER BY name, arn").fetchall()
+        return [_activity(row) for row in rows]
+
+    def delete_activity(self, arn: str) -> bool:
+        with self._writing() as conn:
+            if conn.execute("DELETE FROM activities WHERE arn = ?", (arn,)).rowcount == 0:
+                return False
+            conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+            return True
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        with self._writing() as conn:
+            conn.executemany(
+                "INSERT INTO tags (resource_arn, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+                [(arn, key, value) for key, value in tags.items()],
+            )
+
+    def untag_resource(self, arn: str, keys: Sequence[str]) -> None:
+        with self._writing() as conn:
+            conn.executemany(
+                "DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, key) for key in keys]
+            )
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY rowid", (arn,)
+            ).fetchall()
+        return dict(rows)
 
     # --- executions -------------------------------------------------------------------------
 
@@ -232,25 +370,12 @@ class SQLiteStore:
             if row is not None:
                 return _execution(row), False
             cursor = conn.execute(
-                f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                (
-                    record.arn,
-                    record.name,
-                    record.state_machine_arn,
-                    record.definition,
-                    record.status,
-                    record.input,
-                    record.output,
-                    record.error,
-                    record.cause,
-                    record.start_ms,
-                    record.stop_ms,
-                    record.version,
-                    record.redrive_count,
-                ),
+                f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_placeholders(_EXECUTION_FIELDS)})",
+                _values(record, _EXECUTION_FIELDS),
             )
             conn.execute(
-                "INSERT INTO journal (execution_id, signal) VALUES (?, ?)", (cursor.lastrowid, start_text)
+                "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, 0)",
+                (cursor.lastrowid, start_text),
             )
         return record, True
 
@@ -266,17 +391,22 @@ class SQLiteStore:
         state_machine_arn: str | None = None,
         status: ExecutionStatus | None = None,
         *,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
         limit: int | None = None,
         after_arn: str | None = None,
     ) -> list[ExecutionRecord]:
         where: list[str] = []
         params: list[Any] = []
-        if state_machine_arn is not None:
-            where.append("state_machine_arn = ?")
-            params.append(state_machine_arn)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
+        for column, value in (
+            ("state_machine_arn", state_machine_arn),
+            ("status", status),
+            ("state_machine_version_arn", version_arn),
+            ("state_machine_alias_arn", alias_arn),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
         sql = f"SELECT {_EXECUTION_COLUMNS} FROM executions"
         with self._reading() as conn:
             if after_arn is not None:
@@ -305,6 +435,14 @@ class SQLiteStore:
                 "SELECT signal FROM journal WHERE execution_id = ? ORDER BY id", (execution_id,)
             ).fetchall()
         return [signal_of(text) for (text,) in rows]
+
+    def journal_entries(self, arn: str) -> list[tuple[Signal, bool]]:
+        with self._reading() as conn:
+            execution_id = self._execution_id(conn, arn)
+            rows = conn.execute(
+                "SELECT signal, committed FROM journal WHERE execution_id = ? ORDER BY id", (execution_id,)
+            ).fetchall()
+        return [(signal_of(text), bool(committed)) for text, committed in rows]
 
     def commit(
         self,
@@ -345,6 +483,9 @@ class SQLiteStore:
             if row is None:
                 raise self._refusal(conn, arn, expected_version)
             (execution_id,) = row
+            conn.execute(
+                "UPDATE journal SET committed = 1 WHERE execution_id = ? AND committed = 0", (execution_id,)
+            )
             if signal_texts:
                 conn.executemany(
                     "INSERT INTO journal (execution_id, signal) VALUES (?, ?)",
@@ -382,6 +523,20 @@ class SQLiteStore:
             if outcome is not None:
                 conn.execute("DELETE FROM outbox WHERE execution_id = ?", (execution_id,))
                 conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
+        return expected_version + 1
+
+    def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
+        text = signal_text(signal)
+        with self._writing() as conn:
+            row = conn.execute(_REOPEN, (now_ms, arn, expected_version)).fetchone()
+            if row is None:
+                refusal = self._refusal(conn, arn, expected_version)
+                if isinstance(refusal, ExecutionClosedError):
+                    raise ExecutionNotRedrivableError(arn, refusal.status)
+                raise refusal
+            conn.execute(
+                "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, 0)", (row[0], text)
+            )
         return expected_version + 1
 
     @staticmethod
