@@ -11,8 +11,16 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
+    """An error the API returns; each subclass is one of AWS's, named exactly as AWS names it."""
+
     type: str = "ValidationException"
     status: int = 400
+
+    def __init_subclass__(cls, *, status: int = 400, **kwargs: object) -> None:
+        # The class name is the wire name, so that the two cannot drift apart.
+        super().__init_subclass__(**kwargs)
+        cls.type = cls.__name__
+        cls.status = status
 
     def __init__(self, message: str, *, type: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
@@ -26,43 +34,150 @@ class ApiError(Exception):
         return {"__type": self.type, "message": self.message}
 
 
-def _error(name: str, status: int = 400) -> type[ApiError]:
-    return type(name, (ApiError,), {"type": name, "status": status, "__doc__": f"AWS's {name}."})
+# AWS's names, which do not end in "Error" (N818 is off for this file in pyproject.toml).
+class ValidationException(ApiError):
+    """AWS's ValidationException."""
 
 
-ValidationException = _error("ValidationException")
-InvalidArn = _error("InvalidArn")
-InvalidName = _error("InvalidName")
-InvalidDefinition = _error("InvalidDefinition")
-InvalidExecutionInput = _error("InvalidExecutionInput")
-InvalidOutput = _error("InvalidOutput")
-InvalidToken = _error("InvalidToken")
-InvalidLoggingConfiguration = _error("InvalidLoggingConfiguration")
-InvalidTracingConfiguration = _error("InvalidTracingConfiguration")
-StateMachineDoesNotExist = _error("StateMachineDoesNotExist")
-StateMachineAlreadyExists = _error("StateMachineAlreadyExists")
-StateMachineDeleting = _error("StateMachineDeleting")
-StateMachineTypeNotSupported = _error("StateMachineTypeNotSupported")
-StateMachineLimitExceeded = _error("StateMachineLimitExceeded")
-ExecutionDoesNotExist = _error("ExecutionDoesNotExist")
-ExecutionAlreadyExists = _error("ExecutionAlreadyExists")
-ExecutionLimitExceeded = _error("ExecutionLimitExceeded")
-ExecutionNotRedrivable = _error("ExecutionNotRedrivable")
-ActivityDoesNotExist = _error("ActivityDoesNotExist")
-ActivityAlreadyExists = _error("ActivityAlreadyExists")
-ActivityWorkerLimitExceeded = _error("ActivityWorkerLimitExceeded")
-ActivityLimitExceeded = _error("ActivityLimitExceeded")
-TaskDoesNotExist = _error("TaskDoesNotExist")
-TaskTimedOut = _error("TaskTimedOut")
-ResourceNotFound = _error("ResourceNotFound")
-ConflictException = _error("ConflictException")
-ServiceQuotaExceededException = _error("ServiceQuotaExceededException")
-TooManyTags = _error("TooManyTags")
-MissingRequiredParameter = _error("MissingRequiredParameter")
-UnknownOperationException = _error("UnknownOperationException")
-SerializationException = _error("SerializationException")
-AccessDeniedException = _error("AccessDeniedException", 403)
-UnrecognizedClientException = _error("UnrecognizedClientException", 403)
-InvalidSignatureException = _error("InvalidSignatureException", 403)
-RequestEntityTooLarge = _error("RequestEntityTooLarge", 413)
-InternalFailure = _error("InternalFailure", 500)
+class InvalidArn(ApiError):
+    """AWS's InvalidArn."""
+
+
+class InvalidName(ApiError):
+    """AWS's InvalidName."""
+
+
+class InvalidDefinition(ApiError):
+    """AWS's InvalidDefinition."""
+
+
+class InvalidExecutionInput(ApiError):
+    """AWS's InvalidExecutionInput."""
+
+
+class InvalidOutput(ApiError):
+    """AWS's InvalidOutput."""
+
+
+class InvalidToken(ApiError):
+    """AWS's InvalidToken."""
+
+
+class InvalidLoggingConfiguration(ApiError):
+    """AWS's InvalidLoggingConfiguration."""
+
+
+class InvalidTracingConfiguration(ApiError):
+    """AWS's InvalidTracingConfiguration."""
+
+
+class StateMachineDoesNotExist(ApiError):
+    """AWS's StateMachineDoesNotExist."""
+
+
+class StateMachineAlreadyExists(ApiError):
+    """AWS's StateMachineAlreadyExists."""
+
+
+class StateMachineDeleting(ApiError):
+    """AWS's StateMachineDeleting."""
+
+
+class StateMachineTypeNotSupported(ApiError):
+    """AWS's StateMachineTypeNotSupported."""
+
+
+class StateMachineLimitExceeded(ApiError):
+    """AWS's StateMachineLimitExceeded."""
+
+
+class ExecutionDoesNotExist(ApiError):
+    """AWS's ExecutionDoesNotExist."""
+
+
+class ExecutionAlreadyExists(ApiError):
+    """AWS's ExecutionAlreadyExists."""
+
+
+class ExecutionLimitExceeded(ApiError):
+    """AWS's ExecutionLimitExceeded."""
+
+
+class ExecutionNotRedrivable(ApiError):
+    """AWS's ExecutionNotRedrivable."""
+
+
+class ActivityDoesNotExist(ApiError):
+    """AWS's ActivityDoesNotExist."""
+
+
+class ActivityAlreadyExists(ApiError):
+    """AWS's ActivityAlreadyExists."""
+
+
+class ActivityWorkerLimitExceeded(ApiError):
+    """AWS's ActivityWorkerLimitExceeded."""
+
+
+class ActivityLimitExceeded(ApiError):
+    """AWS's ActivityLimitExceeded."""
+
+
+class TaskDoesNotExist(ApiError):
+    """AWS's TaskDoesNotExist."""
+
+
+class TaskTimedOut(ApiError):
+    """AWS's TaskTimedOut."""
+
+
+class ResourceNotFound(ApiError):
+    """AWS's ResourceNotFound."""
+
+
+class ConflictException(ApiError):
+    """AWS's ConflictException."""
+
+
+class ServiceQuotaExceededException(ApiError):
+    """AWS's ServiceQuotaExceededException."""
+
+
+class TooManyTags(ApiError):
+    """AWS's TooManyTags."""
+
+
+class MissingRequiredParameter(ApiError):
+    """AWS's MissingRequiredParameter."""
+
+
+class UnknownOperationException(ApiError):
+    """AWS's UnknownOperationException."""
+
+
+class SerializationException(ApiError):
+    """AWS's SerializationException."""
+
+
+class AccessDeniedException(ApiError, status=403):
+    """AWS's AccessDeniedException."""
+
+
+class UnrecognizedClientException(ApiError, status=403):
+    """AWS's UnrecognizedClientException."""
+
+
+class InvalidSignatureException(ApiError, status=403):
+    """AWS's InvalidSignatureException."""
+
+
+class IncompleteSignatureException(ApiError, status=403):
+    """AWS's IncompleteSignatureException."""
+
+
+class RequestEntityTooLarge(ApiError, status=413):
+    """AWS's RequestEntityTooLarge."""
+
+
+class InternalFailure(ApiError, status=500):
+    """AWS's InternalFailure."""
