@@ -38,6 +38,7 @@ from podium.core.messages import (
     TaskFailed,
     TaskHeartbeat,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
 )
@@ -106,8 +107,11 @@ class Run:
         self.issued: dict[str, Command] = {}
         self.owed: dict[str, Command] = {}
         self.input = {} if input_value is None else input_value
+        self.token_key = "test-token-key"
+        start_info = execution or info(start_ms=start_ms)
+        self.arn = start_info.execution_arn
         self.apply(
-            StartExecution(start_ms, input=self.input, info=execution or info(start_ms=start_ms), seed=seed)
+            StartExecution(start_ms, input=self.input, info=start_info, seed=seed, token_key=self.token_key)
         )
 
     # --- time -----------------------------------------------------------------------------
@@ -149,6 +153,10 @@ class Run:
     def fail(self, which: str, error: str | None = "Boom", cause: str | None = None) -> Decision:
         return self.apply(TaskFailed(self.now_ms, self.task(which).command_id, error, cause))
 
+    def submitted(self, which: str, output: JSON = None) -> Decision:
+        """The service accepted the task (an activity queued, a callback request delivered)."""
+        return self.apply(TaskSubmitted(self.now_ms, self.task(which).command_id, output))
+
     def started(self, which: str, worker: str | None = None) -> Decision:
         return self.apply(TaskStarted(self.now_ms, self.task(which).command_id, worker))
 
@@ -187,6 +195,9 @@ class Run:
         found = self.tasks(which)
         assert len(found) == 1, f"{len(found)} tasks in flight for {which!r}: {self.owed}"
         return found[0]
+
+    def task_phase(self, which: str) -> str | None:
+        return self.interpreter.task_phase(self.task(which).command_id)
 
     def timers(self) -> list[StartTimer]:
         return [c for c in self.owed.values() if isinstance(c, StartTimer)]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from podium.core import tokens
 from podium.core.messages import InvokeTask, StartTimer, TaskSucceeded
 from tests.core.driver import T0, Run, activity, lam, machine, task
 
@@ -66,9 +67,14 @@ def test_a_failed_service_task_records_task_failed_with_error_and_cause() -> Non
     ]
 
 
-def test_an_activity_is_started_only_when_a_worker_takes_it() -> None:
+def test_an_activity_is_scheduled_when_queued_and_started_only_when_a_worker_takes_it() -> None:
     run = Run(one_task(Resource=activity("approve"), TimeoutSeconds=60, HeartbeatSeconds=10), {"doc": 3})
+    assert run.types()[-1] == "TaskStateEntered"  # not before the queue has accepted it
+    assert run.timers() == []
+    run.at(1).submitted("Work")
     assert run.types()[-1] == "ActivityScheduled"
+    assert run.fire_times() == [61]  # TimeoutSeconds counts from scheduling
+    assert run.task_phase("Work") == "submitted"
     assert run.history()[-1][1] == {
         "resource": activity("approve"),
         "input": {"doc": 3},
@@ -76,6 +82,7 @@ def test_an_activity_is_started_only_when_a_worker_takes_it() -> None:
         "heartbeatInSeconds": 10,
     }
     run.at(2).started("Work", worker="worker-7")
+    assert run.fire_times() == [12, 61]  # HeartbeatSeconds counts from the worker's start
     run.at(3).succeed("Work", {"approved": True})
     assert run.history()[3:6] == [
         ("ActivityStarted", {"workerName": "worker-7"}),
@@ -86,6 +93,7 @@ def test_an_activity_is_started_only_when_a_worker_takes_it() -> None:
 
 def test_an_activity_started_by_an_unnamed_worker_records_no_worker_name() -> None:
     run = Run(one_task(Resource=activity()), {})
+    run.submitted("Work")
     run.started("Work")
     run.fail("Work", "Programmatic Error", '{"Value1":"HelloWorld"}')
     assert run.history()[2:] == [
@@ -98,6 +106,7 @@ def test_an_activity_started_by_an_unnamed_worker_records_no_worker_name() -> No
 
 def test_an_activity_that_times_out_records_activity_timed_out() -> None:
     run = Run(one_task(Resource=activity(), TimeoutSeconds=30), {})
+    run.submitted("Work")
     run.fire_timer()
     assert run.history()[-2:] == [
         ("ActivityTimedOut", {"error": "States.Timeout"}),
@@ -117,7 +126,10 @@ def test_wait_for_task_token_hands_the_same_token_to_the_payload_and_the_command
     )
     command = run.task("Work")
     assert command.payload == {"QueueUrl": "q", "Body": {"token": command.task_token}}
-    assert len(command.task_token) == 48  # 24 random bytes, hex
+    parts = tokens.parse(command.task_token)
+    assert parts is not None and (parts.execution_arn, parts.task_id) == (run.arn, command.command_id)
+    assert tokens.verify(run.token_key, parts)
+    assert not tokens.verify("another key", parts)
 
 
 def test_each_attempt_of_a_callback_task_gets_a_fresh_token() -> None:
@@ -362,6 +374,74 @@ def test_a_task_result_that_fits_can_still_make_the_state_output_too_large() -> 
 def test_an_activity_start_reported_twice_is_recorded_once() -> None:
     """Dispatch is at-least-once: the same TaskStarted may arrive again."""
     run = Run(one_task(Resource=activity()), {})
+    run.submitted("Work")
+    assert run.submitted("Work").events == []
     run.started("Work", worker="w1")
     assert run.started("Work", worker="w1").events == []
     assert run.types().count("ActivityStarted") == 1
+
+
+# --- the service accepting a task: activities queued, callbacks delivered --------------------
+
+
+def test_an_activity_the_queue_refuses_fails_the_state_before_scheduling_anything() -> None:
+    """AWS: no ActivityScheduled, States.Runtime with the state prefix, never caught."""
+    run = Run(
+        one_task(Resource=activity("gone"), Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Work"}]), {}
+    )
+    run.fail("Work", "States.Runtime", f"The activity {activity('gone')} does not exist.")
+    assert run.types() == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    assert run.details("ExecutionFailed") == {
+        "error": "States.Runtime",
+        "cause": "An error occurred while executing the state 'Work' (entered at the event id #2). "
+        f"The activity {activity('gone')} does not exist.",
+    }
+
+
+def test_a_heartbeat_before_the_activity_has_started_does_not_arm_the_heartbeat() -> None:
+    run = Run(one_task(Resource=activity(), HeartbeatSeconds=5), {})
+    run.submitted("Work")
+    run.heartbeat("Work")
+    assert run.timers() == []
+
+
+def test_a_callback_records_task_submitted_with_the_service_response_then_waits() -> None:
+    run = Run(one_task(Resource=SQS_TOKEN, Parameters={"t.$": "$$.Task.Token"}, HeartbeatSeconds=5), {})
+    assert run.task_phase("Work") == "scheduled"
+    run.at(1).submitted("Work", {"MessageId": "m-1"})
+    run.at(1).submitted("Work", {"MessageId": "m-1"})  # reported twice: recorded once
+    assert run.task_phase("Work") == "submitted"
+    assert run.history()[-1] == (
+        "TaskSubmitted",
+        {"resourceType": "sqs", "resource": "sendMessage.waitForTaskToken", "output": {"MessageId": "m-1"}},
+    )
+    assert run.status == "RUNNING"
+    run.at(4).heartbeat("Work")
+    assert run.fire_times() == [9]
+    run.at(6).succeed("Work", {"done": True})
+    assert run.output() == {"done": True}
+    assert run.types()[-4:] == ["TaskSubmitted", "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
+
+
+def test_a_request_response_task_records_no_task_submitted() -> None:
+    run = Run(one_task(Resource="arn:aws:states:::sns:publish", Parameters={"M": 1}), {})
+    run.submitted("Work", {"ignored": True})
+    assert "TaskSubmitted" not in run.types()
+
+
+def test_a_podium_function_can_wait_for_its_task_token() -> None:
+    run = Run(
+        one_task(Resource="podium:function:approve.waitForTaskToken", Parameters={"t.$": "$$.Task.Token"}), {}
+    )
+    command = run.task("Work")
+    assert command.payload == {"t": command.task_token}
+    run.submitted("Work", "queued")
+    assert run.details("TaskSubmitted")["resourceType"] == "function"
+
+
+def test_every_task_gets_a_token_but_only_callbacks_and_activities_show_it_in_the_context() -> None:
+    run = Run(one_task(Resource=lam("f"), Parameters={"ctx.$": "$$"}), {})
+    command = run.task("Work")
+    assert "Task" not in command.payload["ctx"]  # type: ignore[index]
+    parts = tokens.parse(command.task_token)
+    assert parts is not None and tokens.verify(run.token_key, parts)

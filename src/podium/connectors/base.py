@@ -1,15 +1,24 @@
 """The connector port: how a Task's command reaches the service that performs it.
 
 A connector gets an InvokeTask command and answers, sooner or later and from any thread,
-through `reply` with TaskStarted / TaskSucceeded / TaskFailed / TaskHeartbeat signals
-(`now_ms` is stamped by the runtime). Dispatch is at-least-once: after a crash the same
+through `reply` with TaskSubmitted / TaskStarted / TaskSucceeded / TaskFailed / TaskHeartbeat
+signals (`now_ms` is stamped by the runtime). Dispatch is at-least-once: after a crash the same
 command may be handed over again, with the same task token.
+
+Two optional methods, for connectors whose tasks live on outside podium's process:
+
+    resume(command, reply, phase)  after a restart, a task the service had already accepted
+                                   (phase "submitted" or "started", podium.core.tasks): attach
+                                   to it again instead of starting it again. A connector
+                                   without `resume` is not called for such a task.
+    cancel(command)                the execution no longer wants the task (it finished, timed
+                                   out, was stopped): drop it from a queue, stop a child, ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from podium.core.messages import InvokeTask, Signal
 
@@ -24,3 +33,13 @@ class Connector(Protocol):
     def invoke(self, command: InvokeTask, reply: Reply) -> None:
         """Carry the command out (or hand it over) and answer through `reply`."""
         ...
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    def resume(self, command: InvokeTask, reply: Reply, phase: str) -> None: ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    def cancel(self, command: InvokeTask) -> None: ...

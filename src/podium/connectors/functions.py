@@ -5,7 +5,11 @@ A function registered as `name` answers to:
   recorded with LambdaFunction* events, its return value being the task's result;
 - `arn:aws:states:::lambda:invoke` with Parameters `{"FunctionName": name-or-ARN, "Payload": ...}`,
   whose result has Lambda's Invoke response shape ({"Payload": ..., "StatusCode": 200, ...});
-- podium's own `podium:function:name`.
+- podium's own `podium:function:name`;
+- the callback pattern: `arn:aws:states:::lambda:invoke.waitForTaskToken` (the payload carries
+  `$$.Task.Token` as the definition puts it) and `podium:function:name.waitForTaskToken`. The
+  function's return is the service's response, recorded as TaskSubmitted; the task then waits
+  for SendTaskSuccess / SendTaskFailure with its token.
 
 A function takes the task's input (one argument) and returns a JSON value. An exception it
 raises fails the task as Lambda reports an unhandled error: the error is the exception's class
@@ -29,8 +33,8 @@ from typing import Any
 
 from podium.arns import resource_name
 from podium.connectors.base import Reply
-from podium.core.messages import InvokeTask, TaskFailed, TaskSucceeded
-from podium.core.resources import LOCAL_FUNCTION_PREFIX
+from podium.core.messages import InvokeTask, TaskFailed, TaskSubmitted, TaskSucceeded
+from podium.core.resources import LOCAL_FUNCTION_PREFIX, WAIT_FOR_TASK_TOKEN_SUFFIX
 from podium.task_error import TaskError
 
 Function = Callable[[Any], Any]
@@ -92,7 +96,7 @@ def import_module(spec: str) -> ModuleType:
 def function_name(resource: str, payload: Any) -> str | None:
     """The registered name a Task resource refers to, or None when it isn't a function resource."""
     if resource.startswith(LOCAL_FUNCTION_PREFIX):
-        return resource[len(LOCAL_FUNCTION_PREFIX) :]
+        return resource[len(LOCAL_FUNCTION_PREFIX) :].removesuffix(WAIT_FOR_TASK_TOKEN_SUFFIX)
     if ":lambda:" in resource and ":function:" in resource:
         return resource_name(resource)
     if resource.startswith(LAMBDA_INVOKE):
@@ -178,7 +182,10 @@ class FunctionConnector:
             return
         if integration:
             result = invoke_response(result)
-        reply(TaskSucceeded(0, command.command_id, result))
+        if command.resource.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX):
+            reply(TaskSubmitted(0, command.command_id, result))  # the answer comes with the token
+        else:
+            reply(TaskSucceeded(0, command.command_id, result))
 
 
 def invoke_response(payload: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class Frame:
     last_event_id: int = 0
     record: bool = True  # False inside a distributed Map's child runs: their events are not ours
     in_parallel: bool = False  # directly inside a Parallel branch (not a Map iteration within one)
+    resume: Any = None  # where the branch stopped unsuccessfully (podium.core.redrive.ResumePoint)
 
     def child(self, *, in_parallel: bool = False) -> Frame:
         """A nested scope (Parallel branch, Map iteration): reads ours, writes its own."""

@@ -13,7 +13,7 @@ program is one, each Parallel branch and each Map iteration another.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from random import Random
@@ -40,13 +40,13 @@ from podium.asl.model import (
     WaitState,
 )
 from podium.asl.scope import Scope
-from podium.core import dataflow
+from podium.core import dataflow, tasks, tokens
 from podium.core.context import Frame, context_object
 from podium.core.history import HistoryEvent
 from podium.core.messages import (
     Command,
     ExecutionInfo,
-    InvokeTask,
+    RedriveExecution,
     Signal,
     StartExecution,
     StartTimer,
@@ -54,9 +54,11 @@ from podium.core.messages import (
     TaskFailed,
     TaskHeartbeat,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
 )
+from podium.core.redrive import BranchProgress, ResumePoint
 from podium.core.resources import IntegrationPattern, ResourceFamily, classify
 from podium.core.retry import find_catcher, find_retrier, retry_delay_ms
 from podium.core.scheduler import Await, Cancelled, Fiber, Message, Scheduler
@@ -120,6 +122,8 @@ class _StateRun:
     entered_ms: int
     retry_count: int = 0
     task_token: str | None = None
+    progress: BranchProgress | None = None  # a Parallel's branches, a Map's iterations
+    resumed: ResumePoint | None = None  # set when a redrive goes on inside this visit
 
 
 class Interpreter:
@@ -138,21 +142,30 @@ class Interpreter:
         self._main: Fiber | None = None
         self._main_frame = Frame()
         self._outstanding: set[str] = set()  # command ids owed to the world
+        self._task_phase: dict[str, str] = {}  # task id -> podium.core.tasks phase, while in flight
+        self.token_key = ""
+        self._redriven_event_id = 0
+        self._timeout_timer = EXECUTION_TIMEOUT_TIMER
+        self.map_runs: dict[str, Any] = {}  # map run ARN -> podium.core.mapping.MapRun
 
     # --- the public step ------------------------------------------------------------------
 
     def apply(self, signal: Signal) -> Decision:
         self._decision = Decision()
         self._now_ms = signal.now_ms
+        if isinstance(signal, RedriveExecution):
+            self._redrive(signal)
+            self.scheduler.run()
+            return self._decision
         if self.outcome is not None:
             return self._decision  # a late answer to a finished execution: nothing to do
         if isinstance(signal, StartExecution):
             self._start(signal)
-        elif isinstance(signal, TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat):
+        elif isinstance(signal, TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskHeartbeat):
             self.scheduler.deliver(signal.task_id, signal)
         elif isinstance(signal, TimerFired):
-            if signal.timer_id == EXECUTION_TIMEOUT_TIMER:
-                self._retire(EXECUTION_TIMEOUT_TIMER)
+            if signal.timer_id == self._timeout_timer:
+                self._retire(self._timeout_timer)
                 self._end_abnormally("ExecutionTimedOut", "TIMED_OUT", ErrorName.TIMEOUT.value, None)
             else:
                 self.scheduler.deliver(signal.timer_id, signal)
@@ -165,12 +178,17 @@ class Interpreter:
     def outstanding_commands(self) -> frozenset[str]:
         return frozenset(self._outstanding)
 
+    def task_phase(self, task_id: str) -> str | None:
+        """How far a task in flight has got (podium.core.tasks.SCHEDULED, ...); None if not in flight."""
+        return self._task_phase.get(task_id)
+
     # --- execution lifecycle --------------------------------------------------------------
 
     def _start(self, signal: StartExecution) -> None:
         self.info = signal.info
         self.execution_input = signal.input
         self._random = Random(signal.seed)
+        self.token_key = signal.token_key
         frame = self._main_frame
         details = {
             "input": to_json_text(signal.input),
@@ -179,10 +197,38 @@ class Interpreter:
         }
         # AWS chains the first state's events from 0, not from ExecutionStarted.
         self._emit(Frame(), "ExecutionStarted", details)
+        self._arm_execution_timeout()
+        body = self._run_program(self.machine, signal.input, frame)
+        self._main = self.scheduler.spawn(body, "main", self._main_done)
+
+    def _arm_execution_timeout(self) -> None:
         if self.machine.timeout_seconds:
             fire_at = self._now_ms + int(self.machine.timeout_seconds) * 1000
-            self._command(StartTimer(EXECUTION_TIMEOUT_TIMER, fire_at))
-        body = self._run_program(self.machine, signal.input, frame)
+            # Each run (the first, each redrive) has its own timer: an earlier run's may still fire.
+            redrives = self.info.redrive_count if self.info is not None else None
+            self._timeout_timer = EXECUTION_TIMEOUT_TIMER + (f"-{redrives}" if redrives else "")
+            self._command(StartTimer(self._timeout_timer, fire_at))
+
+    def _redrive(self, signal: RedriveExecution) -> None:
+        """Go on from where the run stopped: see podium.core.redrive."""
+        if self.outcome is None or self.outcome.status == "SUCCEEDED" or self.info is None:
+            return  # nothing to redrive (the runtime checks this first; replay may not)
+        self.outcome = None
+        self.info = dataclasses.replace(self.info, redrive_count=signal.redrive_count)
+        frame = self._main_frame
+        frame.last_event_id = self._next_event_id - 1  # after the run's last event
+        self._redriven_event_id = self._emit(
+            frame, "ExecutionRedriven", {"redriveCount": signal.redrive_count}
+        )
+        # A guess: AWS does not say whether the state machine's TimeoutSeconds counts again
+        # from the redrive; it must, or a redriven timed-out execution could never run.
+        self._arm_execution_timeout()
+        resume = frame.resume
+        frame.resume = None
+        if isinstance(resume, ResumePoint):
+            body = self._run_program(self.machine, resume.raw_input, frame, resume=resume)
+        else:  # it stopped before entering any state: run it again from the start
+            body = self._run_program(self.machine, self.execution_input, frame)
         self._main = self.scheduler.spawn(body, "main", self._main_done)
 
     def _main_done(self, fiber: Fiber, result: Any, error: BaseException | None) -> None:
@@ -215,6 +261,7 @@ class Interpreter:
         for command_id in sorted(self._outstanding):
             self._decision.retired.append(command_id)
         self._outstanding.clear()
+        self._task_phase.clear()
 
     # --- events and commands --------------------------------------------------------------
 
@@ -235,6 +282,7 @@ class Interpreter:
     def _retire(self, command_id: str) -> None:
         if command_id in self._outstanding:
             self._outstanding.discard(command_id)
+            self._task_phase.pop(command_id, None)
             self._decision.retired.append(command_id)
 
     def _new_id(self, prefix: str) -> str:
@@ -243,22 +291,34 @@ class Interpreter:
 
     # --- programs and states --------------------------------------------------------------
 
-    def _run_program(self, program: Program, value: JSON, frame: Frame) -> Step:
-        name = program.start_at
+    def _run_program(
+        self, program: Program, value: JSON, frame: Frame, resume: ResumePoint | None = None
+    ) -> Step:
+        """Run a program from its StartAt, or (a redrive) from inside the state it stopped in."""
+        name = program.start_at if resume is None else resume.state_name
+        if resume is not None:
+            frame.last_event_id = self._redriven_event_id
         while True:
             state = program.states[name]
-            nxt, value = yield from self._run_state(state, value, frame)
+            nxt, value = yield from self._run_state(state, value, frame, resume)
+            resume = None
             if nxt is None:
                 return value
             name = nxt
 
-    def _run_state(self, state: AnyState, raw_input: JSON, frame: Frame) -> Step:
-        entered_id = self._emit(
-            frame,
-            f"{state.type.value}StateEntered",
-            {"name": state.name, "input": to_json_text(raw_input), "inputDetails": _NO_DETAILS},
-        )
-        run = _StateRun(state, entered_id, self._now_ms)
+    def _run_state(
+        self, state: AnyState, raw_input: JSON, frame: Frame, resume: ResumePoint | None = None
+    ) -> Step:
+        if resume is None:
+            entered_id = self._emit(
+                frame,
+                f"{state.type.value}StateEntered",
+                {"name": state.name, "input": to_json_text(raw_input), "inputDetails": _NO_DETAILS},
+            )
+            run = _StateRun(state, entered_id, self._now_ms)
+        else:  # still open since it stopped: no second StateEntered
+            raw_input = resume.raw_input
+            run = _StateRun(state, resume.entered_event_id, resume.entered_ms, resumed=resume)
         retries = getattr(state, "retry", ())
         attempts = [0] * len(retries)
         try:
@@ -284,6 +344,7 @@ class Interpreter:
                         if frame.in_parallel and isinstance(state, TaskState):
                             # AWS aborts the branch's running state when the branch fails.
                             self._emit(frame, "TaskStateAborted")
+                        frame.resume = self._resume_point(state, raw_input, run)
                         raise failure from None
                     output, assigned = self._caught(state, catcher, raw_input, failure, frame, run)
                     nxt = catcher.next
@@ -294,6 +355,7 @@ class Interpreter:
             # ExecutionTimedOut, with no WaitStateAborted for the Wait it was in.
             if self.outcome is None and state.type.value in ("Task", "Map", "Parallel", "Wait"):
                 self._emit(frame, f"{state.type.value}StateAborted")
+            frame.resume = self._resume_point(state, raw_input, run)
             raise
         details: dict[str, Any] = {
             "name": state.name,
@@ -307,6 +369,10 @@ class Interpreter:
         if assigned:
             frame.variables.update(assigned)
         return (None if nxt is None else nxt), output
+
+    @staticmethod
+    def _resume_point(state: AnyState, raw_input: JSON, run: _StateRun) -> ResumePoint:
+        return ResumePoint(state.name, raw_input, run.entered_event_id, run.entered_ms, run.progress)
 
     def _handler(self, state: AnyState) -> Callable[[Any, JSON, Frame, _StateRun], Step]:
         handlers: dict[type, Callable[[Any, JSON, Frame, _StateRun], Step]] = {
@@ -543,8 +609,14 @@ class Interpreter:
 
     def _task(self, state: TaskState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
         kind = classify(state.resource)
-        if kind.pattern == IntegrationPattern.WAIT_FOR_TASK_TOKEN or kind.family == ResourceFamily.ACTIVITY:
-            run.task_token = self._task_token()
+        task_id = self._new_id("task")
+        assert self.info is not None
+        token = tokens.mint(self.token_key, self.info.execution_arn, task_id)
+        # Only the states that hand the token out show it in the context object ($$.Task).
+        exposed = (
+            kind.pattern == IntegrationPattern.WAIT_FOR_TASK_TOKEN or kind.family == ResourceFamily.ACTIVITY
+        )
+        run.task_token = token if exposed else None
         jsonata_state = state.query_language == QueryLanguage.JSONATA
         if jsonata_state:
             scope = self._scope(raw_input, frame, run)
@@ -565,132 +637,14 @@ class Interpreter:
         heartbeat = dataflow.seconds_field(
             state, "HeartbeatSeconds", state.heartbeat_seconds, state.heartbeat_seconds_path, scope
         )
-        result = yield from self._invoke(state, kind, params, timeout, heartbeat, frame, run)
+        result = yield from tasks.invoke(
+            self, state, kind, params, timeout, heartbeat, frame, run, task_id, token
+        )
         if jsonata_state:
             output, assigned = self._finish_jsonata(state, raw_input, result, frame, run, default=result)
         else:
             output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
         return output, assigned, _next(state)
-
-    def _task_token(self) -> str:
-        raw = self._random.getrandbits(256).to_bytes(32, "big")
-        return hashlib.blake2b(raw, digest_size=24).hexdigest()
-
-    def _invoke(
-        self,
-        state: TaskState,
-        kind: Any,
-        params: JSON,
-        timeout: int | None,
-        heartbeat: int | None,
-        frame: Frame,
-        run: _StateRun,
-    ) -> Step:
-        family: ResourceFamily = kind.family
-        task_id = self._new_id("task")
-        fiber = self._current_fiber()
-        self.scheduler.subscribe(fiber, task_id)
-        scheduled: dict[str, Any]
-        if family == ResourceFamily.TASK:
-            scheduled = {
-                "resourceType": kind.resource_type,
-                "resource": kind.resource,
-                "region": self.info.region if self.info else "us-east-1",
-                "parameters": to_json_text(params),
-            }
-        else:
-            scheduled = {
-                "resource": state.resource,
-                "input": to_json_text(params),
-                "inputDetails": _NO_DETAILS,
-            }
-        if timeout is not None and (
-            state.timeout_seconds is not None or state.timeout_seconds_path is not None
-        ):
-            scheduled["timeoutInSeconds"] = timeout
-        if heartbeat is not None:
-            scheduled["heartbeatInSeconds"] = heartbeat
-        prefix = family.value
-        self._emit(frame, f"{prefix}Scheduled", scheduled)
-        self._command(
-            InvokeTask(
-                task_id,
-                resource=state.resource,
-                payload=params,
-                task_token=run.task_token or task_id,
-                timeout_seconds=timeout,
-                heartbeat_seconds=heartbeat,
-                state_name=state.name,
-            )
-        )
-        resource_details = (
-            {"resourceType": kind.resource_type, "resource": kind.resource}
-            if family == ResourceFamily.TASK
-            else {}
-        )
-        if family != ResourceFamily.ACTIVITY:
-            self._emit(frame, f"{prefix}Started", resource_details or None)
-        # timer id -> the names its timeout answers to besides States.Timeout
-        timers: dict[str, tuple[str, ...]] = {}
-        if timeout is not None:
-            timers[self._arm(fiber, self._now_ms + timeout * 1000)] = ()
-        hb_timer = None
-        if heartbeat is not None:
-            hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
-            timers[hb_timer] = (ErrorName.HEARTBEAT_TIMEOUT.value,)
-        activity_started = False
-        try:
-            while True:
-                message = yield Await((task_id, *timers))
-                value = message.value
-                if isinstance(value, TaskStarted):
-                    # once: dispatch is at-least-once, so a worker's start may be reported twice
-                    if family == ResourceFamily.ACTIVITY and not activity_started:
-                        activity_started = True
-                        started = {"workerName": value.worker_name} if value.worker_name else None
-                        self._emit(frame, "ActivityStarted", started)
-                    continue
-                if isinstance(value, TaskHeartbeat):
-                    if heartbeat is not None and hb_timer is not None:
-                        self._disarm(fiber, hb_timer)
-                        del timers[hb_timer]
-                        hb_timer = self._arm(fiber, self._now_ms + heartbeat * 1000)
-                        timers[hb_timer] = (ErrorName.HEARTBEAT_TIMEOUT.value,)
-                    continue
-                if isinstance(value, TaskSucceeded) and self._too_large(value.output):
-                    # AWS fails the task itself (TaskFailed, not TaskSucceeded), naming the
-                    # function ARN, or the service of an integration ("lambda"), as "the state/task".
-                    service = family == ResourceFamily.TASK and kind.resource_type not in (
-                        "function",
-                        "unknown",
-                    )
-                    cause = _too_large_cause(kind.resource_type if service else state.resource)
-                    error = ErrorName.DATA_LIMIT_EXCEEDED.value
-                    self._emit(frame, f"{prefix}Failed", {**resource_details, **_error_details(error, cause)})
-                    raise StateFailure(error, cause)
-                if isinstance(value, TaskSucceeded):
-                    succeeded = {
-                        **resource_details,
-                        "output": to_json_text(value.output),
-                        "outputDetails": _NO_DETAILS,
-                    }
-                    self._emit(frame, f"{prefix}Succeeded", succeeded)
-                    return value.output
-                if isinstance(value, TaskFailed):
-                    failed = {**resource_details, **_error_details(value.error, value.cause)}
-                    self._emit(frame, f"{prefix}Failed", failed)
-                    raise StateFailure(value.error, value.cause)
-                if isinstance(value, TimerFired):
-                    # AWS records a heartbeat timeout as States.Timeout too (TaskTimedOut and
-                    # ExecutionFailed); only Retry/Catch tell it apart, by States.HeartbeatTimeout.
-                    error = ErrorName.TIMEOUT.value
-                    self._emit(frame, f"{prefix}TimedOut", {**resource_details, "error": error})
-                    raise StateFailure(error, None, aliases=timers[value.timer_id], shown_cause="")
-        finally:
-            self.scheduler.unsubscribe(fiber, task_id)
-            self._retire(task_id)
-            for timer_id in list(timers):
-                self._disarm(fiber, timer_id)
 
     def _too_large(self, value: JSON) -> bool:
         return len(to_json_text(value).encode()) > self.payload_limit
@@ -721,32 +675,60 @@ class Interpreter:
                 branch_input = payload.resolve_template(
                     state.parameters.value, self._scope(effective, frame, run)
                 )
-        self._emit(frame, "ParallelStateStarted")
-        bodies = [
-            self._run_program(branch, branch_input, frame.child(in_parallel=True))
-            for branch in state.branches
-        ]
-        results = yield from self._join(bodies, frame, f"{state.name}-branch")
+        resumed = run.resumed.progress if run.resumed is not None else None
+        if isinstance(resumed, BranchProgress):
+            progress = resumed  # a redrive: only the branches that did not succeed run again
+        else:
+            self._emit(frame, "ParallelStateStarted")
+            progress = BranchProgress.of([branch_input] * len(state.branches))
+        run.progress = progress
+        bodies: list[Step | None] = []
+        for index, branch in enumerate(state.branches):
+            if progress.done[index]:
+                bodies.append(None)
+                continue
+            child, resume = self._branch_frame(progress, index, lambda: frame.child(in_parallel=True))
+            bodies.append(self._run_program(branch, progress.inputs[index], child, resume))
+        results = yield from self._join(bodies, frame, f"{state.name}-branch", progress)
         if jsonata_state:
             output, assigned = self._finish_jsonata(state, raw_input, results, frame, run, default=results)
         else:
             output, assigned = self._finish_jsonpath(state, raw_input, results, frame, run)
         return output, assigned, _next(state)
 
-    def _join(self, bodies: list[Step], frame: Frame, name: str, tolerate: Any = None) -> Step:
-        """Run child fibers to the end; the first failure cancels the rest and is raised."""
+    @staticmethod
+    def _branch_frame(
+        progress: BranchProgress, index: int, new_frame: Callable[[], Frame]
+    ) -> tuple[Frame, ResumePoint | None]:
+        """The frame a branch or iteration runs in, and where a redrive resumes it (if it does)."""
+        child = progress.frames[index]
+        resume = child.resume if child is not None else None
+        if child is None or not isinstance(resume, ResumePoint):
+            child = new_frame()
+            progress.frames[index] = child
+            return child, None
+        child.resume = None
+        return child, resume
+
+    def _join(self, bodies: list[Step | None], frame: Frame, name: str, progress: BranchProgress) -> Step:
+        """Run child fibers to the end; the first failure cancels the rest and is raised.
+
+        A None body is a branch that already succeeded (in the run a redrive goes on from):
+        its result is in `progress`, which records every branch that succeeds.
+        """
         parent = self._current_fiber()
         key = self._new_id("join")
         self.scheduler.subscribe(parent, key)
-        results: list[Any] = [None] * len(bodies)
         children: list[Fiber] = []
         for index, body in enumerate(bodies):
+            if body is None:
+                continue
 
             def done(fiber: Fiber, result: Any, error: BaseException | None, index: int = index) -> None:
                 self.scheduler.deliver(key, (index, result, error))
 
             children.append(self.scheduler.spawn(body, f"{name}-{index}", done))
-        remaining = len(bodies)
+        remaining = len(children)
         try:
             while remaining:
                 message = yield Await((key,))
@@ -755,17 +737,16 @@ class Interpreter:
                 if error is not None:
                     for child in children:
                         self.scheduler.cancel(child)
-                    if isinstance(error, StateFailure):
-                        raise error
                     raise error
-                results[index] = result
+                progress.results[index] = result
+                progress.done[index] = True
         except Cancelled:
             for child in children:
                 self.scheduler.cancel(child)
             raise
         finally:
             self.scheduler.unsubscribe(parent, key)
-        return results
+        return list(progress.results)
 
     def _map(self, state: MapState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
         from podium.core import mapping

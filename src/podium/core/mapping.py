@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from podium.asl import jsonata, paths, payload
@@ -18,6 +19,7 @@ from podium.asl.jsontext import to_json_text
 from podium.asl.model import JSON, MapState, QueryLanguage
 from podium.core import dataflow
 from podium.core.context import Frame
+from podium.core.redrive import BranchProgress, ResumePoint
 from podium.core.scheduler import Await, Cancelled, Fiber
 
 if TYPE_CHECKING:
@@ -26,6 +28,33 @@ if TYPE_CHECKING:
 _RUNTIME = ErrorName.RUNTIME.value
 _QUERY = ErrorName.QUERY_EVALUATION_ERROR.value
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+
+@dataclass
+class MapRun:
+    """What DescribeMapRun shows of a distributed Map's run: kept by the core as it goes."""
+
+    arn: str
+    label: str
+    start_ms: int
+    max_concurrency: int
+    tolerated_failure_count: int
+    tolerated_failure_percentage: float
+    total: int
+    succeeded: int = 0
+    failed: int = 0
+    aborted: int = 0
+    running: int = 0
+    status: str = "RUNNING"  # RUNNING | SUCCEEDED | FAILED | ABORTED
+    stop_ms: int | None = None
+    redrive_count: int = 0
+    redrive_ms: int | None = None
+
+    def end(self, status: str, now_ms: int, still_running: int) -> None:
+        self.status = status
+        self.stop_ms = now_ms
+        self.aborted += still_running
+        self.running = 0
 
 
 def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
@@ -61,20 +90,49 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
         state.tolerated_failure_percentage_path,
         scope,
     )
-    inputs = _iteration_inputs(interp, state, items, effective, frame, run)
     distributed = state.processor_mode == "DISTRIBUTED"
-    interp._emit(frame, "MapStateStarted", {"length": len(items)})
-    if distributed:
-        interp._emit(frame, "MapRunStarted", {"mapRunArn": _map_run_arn(interp, state)})
+    resumed = run.resumed.progress if run.resumed is not None else None
+    if isinstance(resumed, BranchProgress):
+        # A redrive: the iterations that succeeded keep their results, the others run again.
+        progress = resumed
+        inputs = progress.inputs
+        map_run = interp.map_runs.get(str(progress.extra.get("mapRunArn")))
+        if map_run is not None:
+            assert interp.info is not None
+            map_run.status, map_run.stop_ms = "RUNNING", None
+            map_run.redrive_count, map_run.redrive_ms = map_run.redrive_count + 1, interp._now_ms
+            map_run.failed = map_run.aborted = 0  # those run again
+            redriven = {"mapRunArn": map_run.arn, "redriveCount": map_run.redrive_count}
+            interp._emit(frame, "MapRunRedriven", redriven)
+    else:
+        inputs = _iteration_inputs(interp, state, items, effective, frame, run)
+        progress = BranchProgress.of(inputs)
+        interp._emit(frame, "MapStateStarted", {"length": len(items)})
+        map_run = None
+        if distributed:
+            arn = _map_run_arn(interp, state)
+            progress.extra["mapRunArn"] = arn
+            map_run = MapRun(
+                arn,
+                state.label or state.name,
+                interp._now_ms,
+                max_concurrency,
+                tolerated_count or 0,
+                tolerated_pct or 0.0,
+                len(inputs),
+            )
+            interp.map_runs[arn] = map_run
+            interp._emit(frame, "MapRunStarted", {"mapRunArn": arn})
+    run.progress = progress
     processor = state.item_processor
     assert processor is not None
 
-    def iteration(index: int, value: JSON, child: Frame) -> Step:
+    def iteration(index: int, value: JSON, child: Frame, resume: ResumePoint | None) -> Step:
         details = {"index": index, "name": state.name}
-        if not distributed:
+        if not distributed and resume is None:  # a resumed iteration is still open: not started again
             interp._emit(child, "MapIterationStarted", details)
         try:
-            output = yield from interp._run_program(processor, value, child)
+            output = yield from interp._run_program(processor, value, child, resume)
         except StateFailure:
             if not distributed:
                 interp._emit(child, "MapIterationFailed", details)
@@ -90,36 +148,50 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
     parent = interp._current_fiber()
     key = interp._new_id("join")
     interp.scheduler.subscribe(parent, key)
-    results: list[JSON] = [None] * len(inputs)
+    results = progress.results
     running: list[Fiber] = []
-    next_index = 0
+    queue = progress.pending()
+    next_pos = 0
     finished = 0
     failures = 0
     tolerant = distributed or tolerated_count is not None or tolerated_pct is not None
 
-    def spawn_next() -> None:
-        nonlocal next_index
-        index = next_index
-        next_index += 1
+    def new_frame() -> Frame:
         child = frame.child()
         child.record = frame.record and not distributed
+        return child
+
+    def spawn_next() -> None:
+        nonlocal next_pos
+        index = queue[next_pos]
+        next_pos += 1
+        child, resume = interp._branch_frame(progress, index, new_frame)
 
         def done(fiber: Fiber, result: Any, error: BaseException | None) -> None:
             interp.scheduler.deliver(key, (index, fiber, result, error))
 
-        body = iteration(index, inputs[index], child)
+        body = iteration(index, inputs[index], child, resume)
         running.append(interp.scheduler.spawn(body, f"{state.name}-{index}", done))
+        if map_run is not None:
+            map_run.running = len(running)
 
     try:
-        while next_index < len(inputs) and (max_concurrency <= 0 or len(running) < max_concurrency):
+        while next_pos < len(queue) and (max_concurrency <= 0 or len(running) < max_concurrency):
             spawn_next()
-        while finished < len(inputs):
+        while finished < len(queue):
             message = yield Await((key,))
             index, fiber, result, error = message.value
             running.remove(fiber)
             finished += 1
+            if map_run is not None:
+                map_run.running = len(running)
+                if error is None:
+                    map_run.succeeded += 1
+                elif isinstance(error, StateFailure):
+                    map_run.failed += 1
             if error is None:
                 results[index] = result
+                progress.done[index] = True
             elif isinstance(error, StateFailure):
                 failures += 1
                 results[index] = error.error_output()
@@ -132,23 +204,29 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
                         )
                     else:
                         failure = error
+                    if map_run is not None:
+                        map_run.end("FAILED", interp._now_ms, len(running))
                     if distributed:
                         interp._emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
                     raise failure
             else:
                 raise error
-            while next_index < len(inputs) and (max_concurrency <= 0 or len(running) < max_concurrency):
+            while next_pos < len(queue) and (max_concurrency <= 0 or len(running) < max_concurrency):
                 spawn_next()
     except Cancelled:
+        if map_run is not None:
+            map_run.end("ABORTED", interp._now_ms, len(running))
         for other in list(running):
             interp.scheduler.cancel(other)
         raise
     finally:
         interp.scheduler.unsubscribe(parent, key)
+    if map_run is not None:
+        map_run.end("SUCCEEDED", interp._now_ms, 0)
     if distributed:
         interp._emit(frame, "MapRunSucceeded")
     interp._emit(frame, "MapStateSucceeded")
-    return results
+    return list(results)
 
 
 def _exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:

@@ -42,9 +42,12 @@ class Signal:
 
 @dataclass(frozen=True)
 class StartExecution(Signal):
+    """`token_key`: the execution's secret for minting task tokens (podium.core.tokens)."""
+
     input: JSON
     info: ExecutionInfo
     seed: int
+    token_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,16 @@ class TaskStarted(Signal):
 
     task_id: str
     worker_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSubmitted(Signal):
+    """The service accepted the task, which goes on outside: an activity queued (recorded as
+    ActivityScheduled), a `.waitForTaskToken` request delivered or a `.sync` job started
+    (recorded as TaskSubmitted with the service's response as `output`)."""
+
+    task_id: str
+    output: JSON = None
 
 
 @dataclass(frozen=True)
@@ -84,16 +97,25 @@ class StopExecution(Signal):
     cause: str | None = None
 
 
+@dataclass(frozen=True)
+class RedriveExecution(Signal):
+    """Run an execution that ended FAILED, TIMED_OUT or ABORTED again from where it stopped."""
+
+    redrive_count: int
+
+
 SIGNAL_TYPES: dict[str, type[Signal]] = {
     cls.__name__: cls
     for cls in (
         StartExecution,
         TaskStarted,
+        TaskSubmitted,
         TaskSucceeded,
         TaskFailed,
         TaskHeartbeat,
         TimerFired,
         StopExecution,
+        RedriveExecution,
     )
 }
 

@@ -3,8 +3,8 @@
 Step Functions records a Lambda function ARN with LambdaFunction* events, an activity with
 Activity* events, and every service integration (`arn:aws:states:::service:action[.pattern]`)
 with Task* events whose `resource`/`resourceType` are the action and the service. podium's
-own local functions (`podium:function:NAME`) are recorded like a service integration whose
-resourceType is `function`.
+own local functions (`podium:function:NAME`, or `podium:function:NAME.waitForTaskToken` for the
+callback pattern) are recorded like a service integration whose resourceType is `function`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ _LAMBDA_ARN = re.compile(r"^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:[^:]+(:[^:
 _ACTIVITY_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:activity:.+$")
 _SERVICE_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:([\w-]+):(.+)$")
 LOCAL_FUNCTION_PREFIX = "podium:function:"
+WAIT_FOR_TASK_TOKEN_SUFFIX = ".waitForTaskToken"
 
 
 def classify(resource: str) -> ResourceKind:
@@ -46,12 +47,19 @@ def classify(resource: str) -> ResourceKind:
     if _ACTIVITY_ARN.match(resource):
         return ResourceKind(ResourceFamily.ACTIVITY, resource, "")
     if resource.startswith(LOCAL_FUNCTION_PREFIX):
-        return ResourceKind(ResourceFamily.TASK, resource[len(LOCAL_FUNCTION_PREFIX) :], "function")
+        action = resource[len(LOCAL_FUNCTION_PREFIX) :]
+        pattern = IntegrationPattern.REQUEST_RESPONSE
+        if action.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX):
+            pattern = IntegrationPattern.WAIT_FOR_TASK_TOKEN
+        return ResourceKind(ResourceFamily.TASK, action, "function", pattern)
     m = _SERVICE_ARN.match(resource)
     if m:
         service, action = m.group(1), m.group(2)
+        if service == "aws-sdk" and ":" in action:  # aws-sdk:sfn:startExecution: service "aws-sdk:sfn"
+            sdk_service, action = action.split(":", 1)
+            service = f"aws-sdk:{sdk_service}"
         pattern = IntegrationPattern.REQUEST_RESPONSE
-        if action.endswith(".waitForTaskToken"):
+        if action.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX):
             pattern = IntegrationPattern.WAIT_FOR_TASK_TOKEN
         elif action.endswith(".sync") or ".sync:" in action:
             pattern = IntegrationPattern.SYNC

@@ -3,9 +3,14 @@
 One engine thread owns the interpreters of the running executions. For each signal it asks
 the pure core for a Decision, commits the signal, the events, the new commands and the
 retired ones in one transaction, and only then hands the commands to connectors and timers.
-A crash at any point therefore loses nothing: on start the engine replays every unfinished
-execution's journal, commits the first step if it was never committed, and re-sends the
-commands still owed (tasks at least once; timers at their time).
+A crash at any point therefore loses nothing. On start the engine replays every unfinished
+execution's journal; the trailing entries journaled but never committed (a StartExecution
+or a RedriveExecution whose first step a crash cut short) have their decisions committed
+now; then the commands still owed are sent again (tasks at least once, timers at their
+time), or re-attached when their service had already accepted them.
+
+The engine also knows every task in flight by its token (`task_by_token`, `lookup_task`), so
+that SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat and GetActivityTask can answer it.
 """
 
 from __future__ import annotations
@@ -19,26 +24,30 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 from podium.arns import NAME_PATTERN, ArnFactory
 from podium.asl.model import JSON, StateMachine
 from podium.asl.parser import parse_definition
-from podium.connectors.base import Connector
+from podium.connectors.base import Cancellable, Connector, Resumable
+from podium.core import tasks, tokens
 from podium.core.context import iso_millis
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT, Decision, Interpreter
 from podium.core.messages import (
     ExecutionInfo,
     InvokeTask,
+    RedriveExecution,
     Signal,
     StartExecution,
     StartTimer,
+    StopExecution,
     TaskFailed,
     TimerFired,
 )
 from podium.runtime.clock import Clock, SystemClock
+from podium.runtime.task_tokens import TaskRef, TaskRegistry, TokenStatus
 from podium.runtime.timers import TimerWheel
 from podium.store.base import Store
 from podium.store.records import (
@@ -51,16 +60,20 @@ from podium.store.records import (
 
 log = logging.getLogger("podium.engine")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+EndListener = Callable[[str], None]
 
 
 class ExecutionAlreadyExistsError(Exception):
-    pass
+    def __init__(self, message: str, record: ExecutionRecord) -> None:
+        super().__init__(message)
+        self.record = record
 
 
 @dataclass
 class _Live:
     interpreter: Interpreter
     version: int
+    tasks: dict[str, InvokeTask] = field(default_factory=dict)  # dispatched and still owed
 
 
 class Engine:
@@ -72,17 +85,21 @@ class Engine:
         clock: Clock | None = None,
         arns: ArnFactory | None = None,
         payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+        express: bool = False,
     ) -> None:
         self.store = store
         self.connectors = list(connectors)
         self.clock = clock or SystemClock()
         self.arns = arns or ArnFactory()
         self.payload_limit = payload_limit
+        self.express = express  # runs EXPRESS executions: `express:` ARNs, never redriven
+        self.tasks = TaskRegistry()
         self._queue: deque[tuple[str, Signal | None]] = deque()
         self._cond = threading.Condition()
         self._done = threading.Condition()
         self._live: dict[str, _Live] = {}
         self._machines: dict[str, StateMachine] = {}
+        self._end_listeners: list[EndListener] = []
         self._timers = TimerWheel(self.clock, self._timer_fired)
         self._thread = threading.Thread(target=self._loop, name="podium-engine", daemon=True)
         self._running = False
@@ -90,14 +107,20 @@ class Engine:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume every unfinished execution, then start processing."""
+        """Resume every unfinished execution, then start processing.
+
+        The journals are replayed here, before start() returns, so that every task in flight
+        is known by its token by then: a worker's SendTaskSuccess right after a restart finds
+        its task.
+        """
         self._running = True
         self._timers.start()
+        for arn in self.store.unfinished_executions():
+            try:
+                self._load(arn)
+            except Exception:  # one broken execution must not keep the others down
+                log.exception("podium engine: resuming %s failed", arn)
         self._thread.start()
-        with self._cond:
-            for arn in self.store.unfinished_executions():
-                self._queue.append((arn, None))
-            self._cond.notify()
 
     def stop(self) -> None:
         with self._cond:
@@ -113,6 +136,10 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def on_execution_end(self, listener: EndListener) -> None:
+        """Call `listener(execution_arn)` on the engine thread each time an execution ends."""
+        self._end_listeners.append(listener)
 
     # --- state machines and executions ----------------------------------------------------
 
@@ -137,18 +164,34 @@ class Engine:
         return record
 
     def start_execution(
-        self, state_machine_arn: str, input_value: JSON = None, *, name: str | None = None
+        self,
+        state_machine_arn: str,
+        input_value: JSON = None,
+        *,
+        name: str | None = None,
+        input_text: str | None = None,
+        machine: StateMachineRecord | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
     ) -> ExecutionRecord:
-        machine = self.store.get_state_machine(state_machine_arn)
+        """Start an execution; idempotent on name and input while it runs (STANDARD only).
+
+        `machine` is what runs when the caller resolved a version or an alias already (its
+        `arn` and `name` being the state machine's); `input_text` is the client's JSON text,
+        kept as given (`input_value` must then be its value).
+        """
         if machine is None:
-            raise LookupError(f"State Machine Does Not Exist: '{state_machine_arn}'")
+            machine = self.store.get_state_machine(state_machine_arn)
+            if machine is None:
+                raise LookupError(f"State Machine Does Not Exist: '{state_machine_arn}'")
         name = name or str(uuid.uuid4())
         if not NAME_PATTERN.match(name):
             raise ValueError(f"Invalid Name: '{name}'")
-        input_value = {} if input_value is None else input_value
-        input_text = json.dumps(input_value, separators=(",", ":"), ensure_ascii=False)
+        if input_text is None:
+            input_value = {} if input_value is None else input_value
+            input_text = json.dumps(input_value, separators=(",", ":"), ensure_ascii=False)
         now = self.clock.now_ms()
-        arn = self.arns.execution(machine.name, name)
+        arn = (self.arns.express_execution if self.express else self.arns.execution)(machine.name, name)
         info = ExecutionInfo(
             execution_arn=arn,
             name=name,
@@ -156,10 +199,13 @@ class Engine:
             state_machine_name=machine.name,
             start_time=iso_millis(now),
             role_arn=machine.role_arn,
+            redrive_count=None if self.express else 0,
             region=self.arns.region,
             account=self.arns.account,
         )
-        start = StartExecution(now, input=input_value, info=info, seed=secrets.randbits(63))
+        start = StartExecution(
+            now, input=input_value, info=info, seed=secrets.randbits(128), token_key=secrets.token_hex(16)
+        )
         record = ExecutionRecord(
             arn=arn,
             name=name,
@@ -167,24 +213,49 @@ class Engine:
             definition=machine.definition,
             status="RUNNING",
             input=input_text,
-            output=None,
-            error=None,
-            cause=None,
             start_ms=now,
-            stop_ms=None,
             version=0,
+            state_machine_version_arn=version_arn,
+            state_machine_alias_arn=alias_arn,
+            type=machine.type,
         )
         stored, created = self.store.create_execution(record, start)
         if not created:
-            if stored.status == "RUNNING" and stored.input == input_text:
-                return stored  # StartExecution is idempotent on name and input while running
-            raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'")
+            # StartExecution is idempotent on name and input while running (not for EXPRESS).
+            if not self.express and stored.status == "RUNNING" and _same_json(stored.input, input_text):
+                return stored
+            raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'", stored)
         self._enqueue(arn, None)
         return stored
 
     def deliver(self, execution_arn: str, signal: Signal) -> None:
         """A signal from outside (a connector's answer, SendTaskSuccess, StopExecution)."""
         self._enqueue(execution_arn, signal)
+
+    def stop_execution(
+        self, execution_arn: str, error: str | None = None, cause: str | None = None, *, timeout: float = 30
+    ) -> ExecutionRecord:
+        """StopExecution: ABORTED with `error` and `cause`; returns the record once it has ended."""
+        self.deliver(execution_arn, StopExecution(0, error, cause))
+        return self.wait(execution_arn, timeout=timeout)
+
+    def redrive(self, execution_arn: str) -> ExecutionRecord:
+        """RedriveExecution: reopen an execution that ended FAILED, TIMED_OUT or ABORTED.
+
+        Raises the store's ExecutionNotRedrivableError (its status forbids it) or
+        ConflictError (it moved meanwhile). The redrive signal is journaled uncommitted by the
+        store, so the step it starts survives a crash right after this call.
+        """
+        record = self.store.get_execution(execution_arn)
+        if record is None:
+            raise LookupError(execution_arn)
+        now = self.clock.now_ms()
+        signal = RedriveExecution(now, redrive_count=record.redrive_count + 1)
+        self.store.reopen_execution(execution_arn, record.version, signal, now_ms=now)
+        self._enqueue(execution_arn, None)
+        reopened = self.store.get_execution(execution_arn)
+        assert reopened is not None
+        return reopened
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> ExecutionRecord:
         """Block until the execution has ended (or the timeout passed); return its record."""
@@ -200,6 +271,39 @@ class Engine:
                 if remaining is not None and remaining <= 0:
                     return record
                 self._done.wait(timeout=0.5 if remaining is None else min(remaining, 0.5))
+
+    # --- tasks by token -------------------------------------------------------------------
+
+    def task_by_token(self, token: str) -> TaskRef | None:
+        """The task in flight that `token` names, or None."""
+        return self.tasks.get(token)
+
+    def lookup_task(self, token: str) -> tuple[TokenStatus, TaskRef | None]:
+        """What a token is: a task in flight, a genuine token whose task has closed, or not one of ours."""
+        ref = self.tasks.get(token)
+        if ref is not None:
+            return TokenStatus.OPEN, ref
+        parts = tokens.parse(token)
+        if parts is None:
+            return TokenStatus.INVALID, None
+        key = self._token_key(parts.execution_arn)
+        if key is None or not tokens.verify(key, parts):
+            return TokenStatus.INVALID, None
+        return TokenStatus.CLOSED, None
+
+    def _token_key(self, execution_arn: str) -> str | None:
+        live = self._live.get(execution_arn)
+        if live is not None:
+            return live.interpreter.token_key
+        try:
+            entries = self.store.journal_entries(execution_arn)
+        except LookupError:
+            return None
+        except Exception:
+            return None
+        if not entries or not isinstance(entries[0][0], StartExecution):
+            return None
+        return entries[0][0].token_key
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -223,6 +327,7 @@ class Engine:
                 self._process(arn, signal)
             except Exception:  # keep the engine alive; the execution is retried on restart
                 log.exception("podium engine: step of %s failed", arn)
+                self._forget(arn)
 
     def _process(self, arn: str, signal: Signal | None) -> None:
         live = self._live.get(arn)
@@ -239,32 +344,38 @@ class Engine:
         self._commit(arn, live, [signal], decision)
 
     def _load(self, arn: str) -> _Live | None:
+        """Rebuild a RUNNING execution from its journal, commit what never was, re-send what is owed."""
         record = self.store.get_execution(arn)
         if record is None or record.status != "RUNNING":
             return None
         interpreter = Interpreter(self._machine(record.definition), payload_limit=self.payload_limit)
-        journal = self.store.journal(arn)
-        first: Decision | None = None
-        for index, signal in enumerate(journal):
+        uncommitted: list[Decision] = []
+        for signal, committed in self.store.journal_entries(arn):
             decision = interpreter.apply(signal)
-            if index == 0:
-                first = decision
+            if not committed:
+                uncommitted.append(decision)
         live = _Live(interpreter, record.version)
         self._live[arn] = live
-        if record.version == 0 and first is not None:
-            self._commit(arn, live, [], first)  # the start was journaled, its step never committed
-        else:
-            for command in self._owed(arn, interpreter):
-                self._dispatch(arn, command)
+        if uncommitted:
+            self._commit(arn, live, [], _merged(uncommitted), dispatch=False)
+            if arn not in self._live:
+                return None  # that step ended it
+        self._redispatch(arn, live)
         return live
 
-    def _owed(self, arn: str, interpreter: Interpreter) -> list[InvokeTask | StartTimer]:
-        owed = interpreter.outstanding_commands
-        out = []
+    def _redispatch(self, arn: str, live: _Live) -> None:
+        owed = live.interpreter.outstanding_commands
         for _arn, command in self.store.pending_commands(arn):
-            if command.command_id in owed and isinstance(command, InvokeTask | StartTimer):
-                out.append(command)
-        return out
+            if command.command_id not in owed:
+                continue
+            if isinstance(command, StartTimer):
+                self._timers.schedule(command.fire_at_ms, arn, command.command_id)
+            elif isinstance(command, InvokeTask):
+                phase = live.interpreter.task_phase(command.command_id)
+                if phase in (None, tasks.SCHEDULED):
+                    self._dispatch(arn, live, command)
+                else:
+                    self._reattach(arn, live, command, phase)
 
     def _machine(self, definition: str) -> StateMachine:
         machine = self._machines.get(definition)
@@ -273,7 +384,9 @@ class Engine:
             self._machines[definition] = machine
         return machine
 
-    def _commit(self, arn: str, live: _Live, signals: list[Signal], decision: Decision) -> None:
+    def _commit(
+        self, arn: str, live: _Live, signals: list[Signal], decision: Decision, *, dispatch: bool = True
+    ) -> None:
         outcome = None
         if decision.outcome is not None:
             o = decision.outcome
@@ -288,26 +401,48 @@ class Engine:
             retired=decision.retired,
             outcome=outcome,
         )
+        for command_id in decision.retired:
+            self._retired(live, command_id)
         if outcome is not None:
             self._live.pop(arn, None)
+            self.tasks.remove_execution(arn)
+            for listener in self._end_listeners:
+                try:
+                    listener(arn)
+                except Exception:
+                    log.exception("podium engine: end listener failed for %s", arn)
             with self._done:
                 self._done.notify_all()
             return
-        owed = live.interpreter.outstanding_commands
-        for command in decision.commands:
-            if command.command_id in owed:
-                self._dispatch(arn, command)
+        if dispatch:
+            owed = live.interpreter.outstanding_commands
+            for command in decision.commands:
+                if command.command_id in owed:
+                    self._dispatch(arn, live, command)
 
-    def _dispatch(self, arn: str, command: object) -> None:
+    def _forget(self, arn: str) -> None:
+        """Drop an execution's in-memory state after a failed step: the next signal reloads it."""
+        self._live.pop(arn, None)
+        self.tasks.remove_execution(arn)
+
+    def _connector(self, resource: str) -> Connector | None:
+        for connector in self.connectors:
+            if connector.accepts(resource):
+                return connector
+        return None
+
+    def _dispatch(self, arn: str, live: _Live, command: object) -> None:
         if isinstance(command, StartTimer):
             self._timers.schedule(command.fire_at_ms, arn, command.command_id)
             return
         if not isinstance(command, InvokeTask):
             return
-        for connector in self.connectors:
-            if connector.accepts(command.resource):
-                connector.invoke(command, functools.partial(self.deliver, arn))
-                return
+        live.tasks[command.command_id] = command
+        self.tasks.add(arn, command)
+        connector = self._connector(command.resource)
+        if connector is not None:
+            connector.invoke(command, functools.partial(self.deliver, arn))
+            return
         self.deliver(
             arn,
             TaskFailed(
@@ -317,6 +452,47 @@ class Engine:
                 f"podium has no connector for the resource '{command.resource}'",
             ),
         )
+
+    def _reattach(self, arn: str, live: _Live, command: InvokeTask, phase: str) -> None:
+        """A task its service had accepted before the restart: known by its token again, not re-sent."""
+        live.tasks[command.command_id] = command
+        self.tasks.add(arn, command)
+        connector = self._connector(command.resource)
+        if isinstance(connector, Resumable):
+            connector.resume(command, functools.partial(self.deliver, arn), phase)
+
+    def _retired(self, live: _Live, command_id: str) -> None:
+        command = live.tasks.pop(command_id, None)
+        if command is None:
+            return
+        self.tasks.remove(command.task_token)
+        connector = self._connector(command.resource)
+        if isinstance(connector, Cancellable):
+            try:
+                connector.cancel(command)
+            except Exception:
+                log.exception("podium engine: cancelling %s failed", command_id)
+
+
+def _merged(decisions: list[Decision]) -> Decision:
+    """Several steps' decisions as one (the trailing uncommitted entries of a journal)."""
+    out = Decision()
+    for decision in decisions:
+        out.events.extend(decision.events)
+        out.commands.extend(decision.commands)
+        out.retired.extend(decision.retired)
+        if decision.outcome is not None:
+            out.outcome = decision.outcome
+    return out
+
+
+def _same_json(left: str, right: str) -> bool:
+    if left == right:
+        return True
+    try:
+        return bool(json.loads(left) == json.loads(right))
+    except ValueError:
+        return False
 
 
 _ROLE = "arn:aws:iam::000000000000:role/podium"
