@@ -94,6 +94,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--verbose", "-v", action="store_true")
     p.set_defaults(handler=cmd_conformance)
+
+    p = sub.add_parser("server", help="serve the AWS Step Functions API (boto3, the AWS CLI) over HTTP")
+    p.add_argument(
+        "--db", default=None, help=f"SQLite file or sqlite:///URL (default: $PODIUM_DB or {DEFAULT_DB})"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=8083, help="port to listen on; 0 picks a free one (default: 8083)"
+    )
+    p.add_argument(
+        "--functions", action="append", default=[], help="module (dotted name or .py file) of task functions"
+    )
+    p.add_argument("--region", default="us-east-1", help="the region in ARNs (default: us-east-1)")
+    p.add_argument("--account", default="000000000000", help="the account id in ARNs (default: 000000000000)")
+    p.add_argument(
+        "--payload-limit",
+        type=int,
+        default=256 * 1024,
+        metavar="BYTES",
+        help="largest input or output (default: 262144)",
+    )
+    p.add_argument(
+        "--credentials",
+        default=None,
+        metavar="FILE",
+        help="require requests signed (SigV4) by one of the ACCESS_KEY:SECRET lines of FILE"
+        " (default: $PODIUM_CREDENTIALS, KEY:SECRET,KEY2:SECRET2)",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening on a non-loopback address without credentials",
+    )
+    p.set_defaults(handler=cmd_server)
     return parser
 
 
@@ -315,6 +349,38 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         functions=functions,
     )
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from podium.api.auth import CREDENTIALS_ENV, CredentialsError, load_credentials
+    from podium.api.server import ServerError, ServerOptions, serve
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be between 0 and 65535, not {args.port}")
+    if args.payload_limit < 1:
+        raise UserError(f"--payload-limit must be a positive number of bytes, not {args.payload_limit}")
+    try:
+        credentials = load_credentials(args.credentials)
+    except CredentialsError as exc:
+        raise UserError(str(exc)) from None
+    source = args.credentials or (f"${CREDENTIALS_ENV}" if credentials else None)
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        db=_db_path(args),
+        functions=_registry(args.functions),
+        region=args.region,
+        account=args.account,
+        payload_limit=args.payload_limit,
+        credentials=credentials,
+        credentials_source=source,
+        insecure=args.insecure,
+        check_responses=os.environ.get("PODIUM_CHECK_RESPONSES", "") not in ("", "0"),
+    )
+    try:
+        return serve(options)
+    except ServerError as exc:
+        raise UserError(str(exc)) from None
 
 
 if __name__ == "__main__":
