@@ -1,0 +1,111 @@
+"""The command/response protocol, whatever carries it.
+
+The orchestrator sends a `Command` to a service's command queue; the service answers with a
+`Reply` on the orchestrator's response queue (or, equivalently, through the API's
+SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat). The task token identifies the task end to
+end and is the idempotency key: the broker only carries, the database decides. A reply for a
+task that is no longer open is dropped by the core; a command that got no answer within its
+timeout is sent again with `attempt + 1`.
+
+Wire form: JSON objects, one per message (`to_wire` / `from_wire`), so that a service in any
+language can take part.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+JSON = Any
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Command:
+    """Do this task. `body` is what the state machine built (e.g. SQS's MessageBody)."""
+
+    task_token: str
+    queue: str
+    body: JSON
+    reply_to: str
+    execution_arn: str
+    state_name: str
+    attempt: int = 1
+    sent_ms: int = 0
+    heartbeat_seconds: int | None = None
+    timeout_seconds: int | None = None
+    kind: Literal["command"] = "command"
+    v: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The service's answer to one task: success (with `output`), failure, or a heartbeat."""
+
+    task_token: str
+    status: Literal["success", "failure", "heartbeat"]
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    worker: str | None = None
+    kind: Literal["reply"] = "reply"
+    v: int = PROTOCOL_VERSION
+
+
+def to_wire(message: Command | Reply) -> bytes:
+    return json.dumps(asdict(message), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def from_wire(data: bytes | str) -> Command | Reply:
+    """Decode a message; ValueError (with the reason) for anything that is not one."""
+    try:
+        raw = json.loads(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("a message is a JSON object")
+    kind = raw.get("kind")
+    fields = {k: v for k, v in raw.items() if k != "kind"}
+    try:
+        if kind == "command":
+            return Command(**fields)
+        if kind == "reply":
+            if fields.get("status") not in ("success", "failure", "heartbeat"):
+                raise ValueError(f"unknown reply status {fields.get('status')!r}")
+            return Reply(**fields)
+    except TypeError as exc:
+        raise ValueError(f"bad {kind}: {exc}") from None
+    raise ValueError(f"unknown message kind {kind!r}")
+
+
+class Delivery(Protocol):
+    """A received message; `ack()` once it is handled (else it is delivered again)."""
+
+    message: Command | Reply
+
+    def ack(self) -> None: ...
+
+
+class Transport(Protocol):
+    """A broker binding. Thread-safe; every call may block up to its timeout, never longer."""
+
+    name: str
+
+    def send_command(self, command: Command) -> None:
+        """Publish durably (confirmed by the broker before returning)."""
+        ...
+
+    def receive_commands(self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 1) -> list[Delivery]:
+        """Commands for `queue`, including ones a dead consumer took and never acked."""
+        ...
+
+    def send_reply(self, queue: str, reply: Reply) -> None: ...
+
+    def receive_replies(self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 64) -> list[Delivery]: ...
+
+    def close(self) -> None: ...
+
+
+TransportFactory = Callable[[str], Transport]
