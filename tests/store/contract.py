@@ -897,3 +897,57 @@ def snapshot(store: Store, arns: list[str]) -> dict[str, Any]:
         "unfinished": store.unfinished_executions(),
         "listed": store.list_executions(),
     }
+
+
+class FirstStepContract:
+    """create_execution(first_step=...) writes the execution and its first step at once."""
+
+    store: Store
+
+    def test_the_first_step_is_written_with_the_execution(self, store: Store) -> None:
+        from podium.core.history import HistoryEvent
+        from podium.core.messages import StartTimer
+        from podium.store.records import FirstStep
+
+        record = _first_step_record()
+        event = HistoryEvent(1, 0, 1.0, "ExecutionStarted", {"input": "{}"})
+        stored, created = store.create_execution(
+            record,
+            _first_step_start(),
+            first_step=FirstStep(events=(event,), new_commands=(StartTimer("t-1", 5),)),
+        )
+        assert created
+        assert stored.version == 1
+        assert store.get_execution(record.arn) == stored
+        assert [e.type for e in store.history(record.arn)] == ["ExecutionStarted"]
+        assert [c.command_id for _, c in store.pending_commands(record.arn)] == ["t-1"]
+        assert store.journal_entries(record.arn)[0][1] is True  # its step is committed
+        assert store.commit(record.arn, 1) == 2
+
+    def test_a_first_step_that_ends_the_execution_closes_it(self, store: Store) -> None:
+        from podium.store.records import ExecutionOutcome, FirstStep
+
+        record = _first_step_record()
+        outcome = ExecutionOutcome("SUCCEEDED", "{}", None, None, 9)
+        stored, _ = store.create_execution(record, _first_step_start(), first_step=FirstStep(outcome=outcome))
+        assert stored.status == "SUCCEEDED"
+        assert stored.output == "{}"
+        assert store.get_execution(record.arn) == stored
+        assert store.unfinished_executions() == []
+
+
+def _first_step_record() -> ExecutionRecord:
+    return ExecutionRecord(
+        arn="arn:aws:states:us-east-1:000000000000:execution:sm:first",
+        name="first",
+        state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:sm",
+        definition="{}",
+        input="{}",
+        start_ms=1,
+    )
+
+
+def _first_step_start() -> Signal:
+    from podium.core.messages import StopExecution
+
+    return StopExecution(1)

@@ -7,10 +7,10 @@ import pytest
 from podium.store.base import Store
 from podium.store.memory import MemoryStore
 
-from .contract import StoreContract
+from .contract import FirstStepContract, StoreContract
 
 
-class TestMemoryStore(StoreContract):
+class TestMemoryStore(StoreContract, FirstStepContract):
     @pytest.fixture
     def store(self) -> Iterator[Store]:
         store = MemoryStore()

@@ -17,12 +17,12 @@ from podium.store.errors import ConflictError
 from podium.store.schema import migrations, statements
 from podium.store.sqlite import SQLiteStore
 
-from .contract import StoreContract, event, execution, machine, start, task
+from .contract import FirstStepContract, StoreContract, event, execution, machine, start, task
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, FirstStepContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[Store]:
         store = SQLiteStore(tmp_path / "podium.db")

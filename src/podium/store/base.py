@@ -35,6 +35,7 @@ from podium.store.records import (
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
+    FirstStep,
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
@@ -129,8 +130,13 @@ class Store(Protocol):
 
     # --- executions -------------------------------------------------------------------------
 
-    def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
+    def create_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> tuple[ExecutionRecord, bool]:
         """Insert the execution with `start` as its first journal signal (not committed), atomically.
+
+        With `first_step`, the start signal's step is written in the same transaction: the
+        execution comes back at version 1 (ended, if that step ended it), its start committed.
 
         Idempotent on (state_machine_arn, name): if that execution exists, nothing is written
         and `(existing, False)` comes back; the caller tells ExecutionAlreadyExists from a

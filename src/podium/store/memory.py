@@ -29,6 +29,7 @@ from podium.store.records import (
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
+    FirstStep,
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
@@ -208,7 +209,9 @@ class MemoryStore:
 
     # --- executions -------------------------------------------------------------------------
 
-    def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
+    def create_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> tuple[ExecutionRecord, bool]:
         with self._lock:
             self._check_open()
             existing = self._by_name.get((record.state_machine_arn, record.name))
@@ -218,7 +221,19 @@ class MemoryStore:
                 return self._executions[existing].record, False
             self._executions[record.arn] = _Execution(record, self._next_seq(), [start])
             self._by_name[(record.state_machine_arn, record.name)] = record.arn
-            return record, True
+            if first_step is None:
+                return record, True
+            self._commit_locked(
+                record.arn,
+                0,
+                signals=(),
+                events=first_step.events,
+                new_commands=first_step.new_commands,
+                retired=first_step.retired,
+                consumed_inbox=(),
+                outcome=first_step.outcome,
+            )
+            return self._executions[record.arn].record, True
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._lock:
@@ -281,55 +296,79 @@ class MemoryStore:
         outcome: ExecutionOutcome | None = None,
     ) -> int:
         with self._lock:
-            execution = self._execution(arn)
-            record = execution.record
-            if record.version != expected_version:
-                raise ConflictError(arn, expected_version, record.version)
-            if record.status != "RUNNING":
-                raise ExecutionClosedError(arn, record.status)
-            self._check_unique(execution, events, new_commands)
+            return self._commit_locked(
+                arn,
+                expected_version,
+                signals=signals,
+                events=events,
+                new_commands=new_commands,
+                retired=retired,
+                consumed_inbox=consumed_inbox,
+                outcome=outcome,
+            )
 
-            # Nothing below can fail: the step is written whole.
-            execution.journal.extend(signals)
-            execution.committed = len(execution.journal)
-            for event in events:
-                if execution.events and event.id < execution.events[-1].id:
-                    bisect.insort(execution.events, event, key=_event_id)
-                else:
-                    execution.events.append(event)
-                execution.event_ids.add(event.id)
-            for command in new_commands:
-                key = self._next_seq()
-                self._outbox[key] = (arn, command)
-                execution.outbox[command.command_id] = key
-            for command_id in retired:
-                retired_key = execution.outbox.pop(command_id, None)
-                if retired_key is not None:
-                    del self._outbox[retired_key]
-            for inbox_id in consumed_inbox:
-                item = self._inbox.get(inbox_id)
-                if item is not None and item.execution_arn == arn:
-                    del self._inbox[inbox_id]
+    def _commit_locked(
+        self,
+        arn: str,
+        expected_version: int,
+        *,
+        signals: Sequence[Signal],
+        events: Sequence[HistoryEvent],
+        new_commands: Sequence[Command],
+        retired: Sequence[str],
+        consumed_inbox: Sequence[int],
+        outcome: ExecutionOutcome | None,
+    ) -> int:
+        """A commit, with the lock held by the caller."""
+        execution = self._execution(arn)
+        record = execution.record
+        if record.version != expected_version:
+            raise ConflictError(arn, expected_version, record.version)
+        if record.status != "RUNNING":
+            raise ExecutionClosedError(arn, record.status)
+        self._check_unique(execution, events, new_commands)
 
-            version = expected_version + 1
-            if outcome is None:
-                execution.record = dataclasses.replace(record, version=version)
+        # Nothing below can fail: the step is written whole.
+        execution.journal.extend(signals)
+        execution.committed = len(execution.journal)
+        for event in events:
+            if execution.events and event.id < execution.events[-1].id:
+                bisect.insort(execution.events, event, key=_event_id)
             else:
-                execution.record = dataclasses.replace(
-                    record,
-                    version=version,
-                    status=outcome.status,
-                    output=outcome.output,
-                    error=outcome.error,
-                    cause=outcome.cause,
-                    stop_ms=outcome.stop_ms,
-                )
-                for key in execution.outbox.values():
-                    del self._outbox[key]
-                execution.outbox.clear()
-                for inbox_id in [i for i, item in self._inbox.items() if item.execution_arn == arn]:
-                    del self._inbox[inbox_id]
-            return version
+                execution.events.append(event)
+            execution.event_ids.add(event.id)
+        for command in new_commands:
+            key = self._next_seq()
+            self._outbox[key] = (arn, command)
+            execution.outbox[command.command_id] = key
+        for command_id in retired:
+            retired_key = execution.outbox.pop(command_id, None)
+            if retired_key is not None:
+                del self._outbox[retired_key]
+        for inbox_id in consumed_inbox:
+            item = self._inbox.get(inbox_id)
+            if item is not None and item.execution_arn == arn:
+                del self._inbox[inbox_id]
+
+        version = expected_version + 1
+        if outcome is None:
+            execution.record = dataclasses.replace(record, version=version)
+        else:
+            execution.record = dataclasses.replace(
+                record,
+                version=version,
+                status=outcome.status,
+                output=outcome.output,
+                error=outcome.error,
+                cause=outcome.cause,
+                stop_ms=outcome.stop_ms,
+            )
+            for key in execution.outbox.values():
+                del self._outbox[key]
+            execution.outbox.clear()
+            for inbox_id in [i for i, item in self._inbox.items() if item.execution_arn == arn]:
+                del self._inbox[inbox_id]
+        return version
 
     def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
         with self._lock:

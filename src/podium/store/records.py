@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from podium.core.messages import Signal
+from podium.core.history import HistoryEvent
+from podium.core.messages import Command, Signal
 
 StateMachineType = Literal["STANDARD", "EXPRESS"]
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
@@ -125,6 +126,19 @@ class ExecutionOutcome:
     def __post_init__(self) -> None:
         if self.status not in CLOSED_STATUSES:
             raise ValueError(f"an outcome must close the execution, not leave it {self.status}")
+
+
+@dataclass(frozen=True, slots=True)
+class FirstStep:
+    """The step of the start signal, written in the same transaction as the execution itself.
+
+    Saves a transaction per execution: the start signal is then journaled as committed.
+    """
+
+    events: tuple[HistoryEvent, ...] = ()
+    new_commands: tuple[Command, ...] = ()
+    retired: tuple[str, ...] = ()
+    outcome: ExecutionOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)

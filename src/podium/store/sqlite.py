@@ -10,6 +10,7 @@ power cut.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -45,6 +46,7 @@ from podium.store.records import (
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
+    FirstStep,
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
@@ -359,8 +361,11 @@ class SQLiteStore:
 
     # --- executions -------------------------------------------------------------------------
 
-    def create_execution(self, record: ExecutionRecord, start: Signal) -> tuple[ExecutionRecord, bool]:
+    def create_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> tuple[ExecutionRecord, bool]:
         start_text = signal_text(start)
+        step = None if first_step is None else _encode_step((), first_step.events, first_step.new_commands)
         with self._writing() as conn:
             row = conn.execute(
                 f"SELECT {_EXECUTION_COLUMNS} FROM executions"
@@ -377,7 +382,18 @@ class SQLiteStore:
                 "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, 0)",
                 (cursor.lastrowid, start_text),
             )
-        return record, True
+            if first_step is None or step is None:
+                return record, True
+            self._write_step(
+                conn,
+                record.arn,
+                0,
+                step,
+                retired=first_step.retired,
+                consumed_inbox=(),
+                outcome=first_step.outcome,
+            )
+        return _after_step(record, first_step.outcome), True
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._reading() as conn:
@@ -458,72 +474,88 @@ class SQLiteStore:
     ) -> int:
         # Encode before taking the lock: JSON is the slow part of a big step, and an
         # unencodable value then fails before anything is written.
-        signal_texts = [signal_text(signal) for signal in signals]
-        event_rows = [
-            (event.id, event.previous_event_id, event.timestamp, event.type, details_text(event))
-            for event in events
-        ]
-        command_rows = [(command.command_id, command_text(command)) for command in new_commands]
+        step = _encode_step(signals, events, new_commands)
         with self._writing() as conn:
-            if outcome is None:
-                row = conn.execute(_ADVANCE, (arn, expected_version)).fetchone()
-            else:
-                row = conn.execute(
-                    _CLOSE,
-                    (
-                        outcome.status,
-                        outcome.output,
-                        outcome.error,
-                        outcome.cause,
-                        outcome.stop_ms,
-                        arn,
-                        expected_version,
-                    ),
-                ).fetchone()
-            if row is None:
-                raise self._refusal(conn, arn, expected_version)
-            (execution_id,) = row
-            conn.execute(
-                "UPDATE journal SET committed = 1 WHERE execution_id = ? AND committed = 0", (execution_id,)
+            self._write_step(
+                conn,
+                arn,
+                expected_version,
+                step,
+                retired=retired,
+                consumed_inbox=consumed_inbox,
+                outcome=outcome,
             )
-            if signal_texts:
-                conn.executemany(
-                    "INSERT INTO journal (execution_id, signal) VALUES (?, ?)",
-                    [(execution_id, text) for text in signal_texts],
-                )
-            if event_rows:
-                try:
-                    conn.executemany(
-                        f"INSERT INTO history (execution_id, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                        [(execution_id, *event_row) for event_row in event_rows],
-                    )
-                except sqlite3.IntegrityError:
-                    raise DuplicateIdError(
-                        arn, f"one of the event ids {[r[0] for r in event_rows]}"
-                    ) from None
-            if command_rows:
-                try:
-                    conn.executemany(
-                        "INSERT INTO outbox (execution_id, command_id, command) VALUES (?, ?, ?)",
-                        [(execution_id, *command_row) for command_row in command_rows],
-                    )
-                except sqlite3.IntegrityError:
-                    ids = [r[0] for r in command_rows]
-                    raise DuplicateIdError(arn, f"one of the command ids {ids}") from None
-            if retired:
-                conn.executemany(
-                    "DELETE FROM outbox WHERE execution_id = ? AND command_id = ?",
-                    [(execution_id, command_id) for command_id in retired],
-                )
-            if consumed_inbox:
-                conn.executemany(
-                    "DELETE FROM inbox WHERE id = ? AND execution_id = ?",
-                    [(inbox_id, execution_id) for inbox_id in consumed_inbox],
-                )
-            if outcome is not None:
-                conn.execute("DELETE FROM outbox WHERE execution_id = ?", (execution_id,))
-                conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
         return expected_version + 1
+
+    def _write_step(
+        self,
+        conn: sqlite3.Connection,
+        arn: str,
+        expected_version: int,
+        step: _EncodedStep,
+        *,
+        retired: Sequence[str],
+        consumed_inbox: Sequence[int],
+        outcome: ExecutionOutcome | None,
+    ) -> None:
+        """The body of a commit, inside the caller's transaction."""
+        signal_texts, event_rows, command_rows = step
+        if outcome is None:
+            row = conn.execute(_ADVANCE, (arn, expected_version)).fetchone()
+        else:
+            row = conn.execute(
+                _CLOSE,
+                (
+                    outcome.status,
+                    outcome.output,
+                    outcome.error,
+                    outcome.cause,
+                    outcome.stop_ms,
+                    arn,
+                    expected_version,
+                ),
+            ).fetchone()
+        if row is None:
+            raise self._refusal(conn, arn, expected_version)
+        (execution_id,) = row
+        conn.execute(
+            "UPDATE journal SET committed = 1 WHERE execution_id = ? AND committed = 0", (execution_id,)
+        )
+        if signal_texts:
+            conn.executemany(
+                "INSERT INTO journal (execution_id, signal) VALUES (?, ?)",
+                [(execution_id, text) for text in signal_texts],
+            )
+        if event_rows:
+            try:
+                conn.executemany(
+                    f"INSERT INTO history (execution_id, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(execution_id, *event_row) for event_row in event_rows],
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateIdError(arn, f"one of the event ids {[r[0] for r in event_rows]}") from None
+        if command_rows:
+            try:
+                conn.executemany(
+                    "INSERT INTO outbox (execution_id, command_id, command) VALUES (?, ?, ?)",
+                    [(execution_id, *command_row) for command_row in command_rows],
+                )
+            except sqlite3.IntegrityError:
+                ids = [r[0] for r in command_rows]
+                raise DuplicateIdError(arn, f"one of the command ids {ids}") from None
+        if retired:
+            conn.executemany(
+                "DELETE FROM outbox WHERE execution_id = ? AND command_id = ?",
+                [(execution_id, command_id) for command_id in retired],
+            )
+        if consumed_inbox:
+            conn.executemany(
+                "DELETE FROM inbox WHERE id = ? AND execution_id = ?",
+                [(inbox_id, execution_id) for inbox_id in consumed_inbox],
+            )
+        if outcome is not None:
+            conn.execute("DELETE FROM outbox WHERE execution_id = ?", (execution_id,))
+            conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
 
     def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
         text = signal_text(signal)
@@ -639,3 +671,33 @@ class SQLiteStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+_EncodedStep = tuple[list[str], list[tuple[int, int, float, str, str | None]], list[tuple[str, str]]]
+
+
+def _encode_step(
+    signals: Sequence[Signal], events: Sequence[HistoryEvent], new_commands: Sequence[Command]
+) -> _EncodedStep:
+    signal_texts = [signal_text(signal) for signal in signals]
+    event_rows = [
+        (event.id, event.previous_event_id, event.timestamp, event.type, details_text(event))
+        for event in events
+    ]
+    command_rows = [(command.command_id, command_text(command)) for command in new_commands]
+    return signal_texts, event_rows, command_rows
+
+
+def _after_step(record: ExecutionRecord, outcome: ExecutionOutcome | None) -> ExecutionRecord:
+    """The record as a first step leaves it (version 1; closed if that step ended it)."""
+    if outcome is None:
+        return dataclasses.replace(record, version=record.version + 1)
+    return dataclasses.replace(
+        record,
+        version=record.version + 1,
+        status=outcome.status,
+        output=outcome.output,
+        error=outcome.error,
+        cause=outcome.cause,
+        stop_ms=outcome.stop_ms,
+    )
