@@ -142,6 +142,9 @@ class FunctionConnector:
     def __init__(self, registry: FunctionRegistry, executor: Executor | None = None) -> None:
         self.registry = registry
         self.executor = executor
+        # Without an executor a function answers before invoke() returns: the engine then
+        # folds its answer into the step that started it (one commit for a chain of tasks).
+        self.inline = executor is None
 
     def accepts(self, resource: str) -> bool:
         return resource.startswith((LOCAL_FUNCTION_PREFIX, LAMBDA_INVOKE)) or (

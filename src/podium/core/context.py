@@ -7,6 +7,7 @@ into its own scope only, so nothing assigned inside a Parallel or Map leaks out.
 
 from __future__ import annotations
 
+import functools
 from collections import ChainMap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from podium.asl.model import JSON
 from podium.core.messages import ExecutionInfo
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_millis(ms: int) -> str:
     """AWS's form of a timestamp in the context object: 2024-01-01T00:00:00.000Z."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -124,10 +124,14 @@ class _StateRun:
     task_token: str | None = None
     progress: BranchProgress | None = None  # a Parallel's branches, a Map's iterations
     resumed: ResumePoint | None = None  # set when a redrive goes on inside this visit
+    # The context object of this visit, built once per (retry count, task token): a state
+    # evaluates several fields and each would otherwise build `$$` anew.
+    context: tuple[tuple[int, str | None], dict[str, Any]] | None = None
 
 
 class Interpreter:
     def __init__(self, machine: StateMachine, *, payload_limit: int = DEFAULT_PAYLOAD_LIMIT) -> None:
+        self._last_text: tuple[JSON, str] | None = None
         self.machine = machine
         self.payload_limit = payload_limit
         self.scheduler = Scheduler()
@@ -313,7 +317,7 @@ class Interpreter:
             entered_id = self._emit(
                 frame,
                 f"{state.type.value}StateEntered",
-                {"name": state.name, "input": to_json_text(raw_input), "inputDetails": _NO_DETAILS},
+                {"name": state.name, "input": self._text(raw_input), "inputDetails": _NO_DETAILS},
             )
             run = _StateRun(state, entered_id, self._now_ms)
         else:  # still open since it stopped: no second StateEntered
@@ -326,7 +330,8 @@ class Interpreter:
                 try:
                     handler = self._handler(state)
                     output, assigned, nxt = yield from handler(state, raw_input, frame, run)
-                    if self._too_large(output):  # a state's output is held to the limit too
+                    output_text = self._remember_text(output)
+                    if self._text_too_large(output_text):  # a state's output is held to the limit too
                         raise StateFailure(ErrorName.DATA_LIMIT_EXCEEDED.value, _too_large_cause(state.name))
                     break
                 except (StatesError, StateFailure) as exc:
@@ -359,7 +364,7 @@ class Interpreter:
             raise
         details: dict[str, Any] = {
             "name": state.name,
-            "output": to_json_text(output),
+            "output": self._text(output),
             "outputDetails": _NO_DETAILS,
         }
         if assigned:
@@ -449,15 +454,21 @@ class Interpreter:
         map_item: dict[str, Any] | None = None,
     ) -> Scope:
         assert self.info is not None
-        ctx = context_object(
-            self.info,
-            self.execution_input,
-            state_name=run.state.name,
-            entered_ms=run.entered_ms,
-            retry_count=run.retry_count if isinstance(run.state, TaskState) else None,
-            task_token=run.task_token,
-            map_item=map_item,
-        )
+        key = (run.retry_count, run.task_token)
+        if map_item is None and run.context is not None and run.context[0] == key:
+            ctx = run.context[1]
+        else:
+            ctx = context_object(
+                self.info,
+                self.execution_input,
+                state_name=run.state.name,
+                entered_ms=run.entered_ms,
+                retry_count=run.retry_count if isinstance(run.state, TaskState) else None,
+                task_token=run.task_token,
+                map_item=map_item,
+            )
+            if map_item is None:
+                run.context = (key, ctx)
         kwargs: dict[str, Any] = {}
         if result is not dataflow.UNSET:
             kwargs["result"] = result
@@ -647,7 +658,25 @@ class Interpreter:
         return output, assigned, _next(state)
 
     def _too_large(self, value: JSON) -> bool:
-        return len(to_json_text(value).encode()) > self.payload_limit
+        return self._text_too_large(to_json_text(value))
+
+    def _text_too_large(self, text: str) -> bool:
+        # A character is at most 4 bytes in UTF-8: encode only when the length can't decide.
+        if len(text) * 4 <= self.payload_limit:
+            return False
+        return len(text.encode()) > self.payload_limit
+
+    def _remember_text(self, value: JSON) -> str:
+        """Encode a state's output once: its StateExited and the next StateEntered reuse the text."""
+        text = to_json_text(value)
+        self._last_text = (value, text)  # holds `value`, so its id can't be reused meanwhile
+        return text
+
+    def _text(self, value: JSON) -> str:
+        last = self._last_text
+        if last is not None and last[0] is value:
+            return last[1]
+        return to_json_text(value)
 
     def _arm(self, fiber: Fiber, fire_at_ms: int) -> str:
         timer_id = self._new_id("timer")

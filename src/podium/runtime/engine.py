@@ -54,6 +54,7 @@ from podium.store.records import (
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionStatus,
+    FirstStep,
     StateMachineRecord,
     StateMachineType,
 )
@@ -76,6 +77,19 @@ class _Live:
     tasks: dict[str, InvokeTask] = field(default_factory=dict)  # dispatched and still owed
 
 
+@dataclass
+class _Adopt:
+    """A started execution whose first step the starting thread already committed."""
+
+    live: _Live
+    decision: Decision
+
+
+# At most this many signals are folded into one step, so that a loop of inline tasks still
+# commits (and can be stopped) every so often.
+FOLD_LIMIT = 64
+
+
 class Engine:
     def __init__(
         self,
@@ -94,9 +108,10 @@ class Engine:
         self.payload_limit = payload_limit
         self.express = express  # runs EXPRESS executions: `express:` ARNs, never redriven
         self.tasks = TaskRegistry()
-        self._queue: deque[tuple[str, Signal | None]] = deque()
+        self._queue: deque[tuple[str, Signal | _Adopt | None]] = deque()
+        self._waiters: dict[str, threading.Event] = {}
+        self._waiters_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._done = threading.Condition()
         self._live: dict[str, _Live] = {}
         self._machines: dict[str, StateMachine] = {}
         self._end_listeners: list[EndListener] = []
@@ -219,13 +234,23 @@ class Engine:
             state_machine_alias_arn=alias_arn,
             type=machine.type,
         )
-        stored, created = self.store.create_execution(record, start)
+        # The start signal's step is pure: compute it here and write it with the execution, in
+        # one transaction; the engine thread then adopts the interpreter and sends its commands.
+        interpreter = Interpreter(self._machine(machine.definition), payload_limit=self.payload_limit)
+        decision = interpreter.apply(start)
+        first = FirstStep(
+            events=tuple(decision.events),
+            new_commands=tuple(decision.commands),
+            retired=tuple(decision.retired),
+            outcome=self._outcome(decision),
+        )
+        stored, created = self.store.create_execution(record, start, first_step=first)
         if not created:
             # StartExecution is idempotent on name and input while running (not for EXPRESS).
             if not self.express and stored.status == "RUNNING" and _same_json(stored.input, input_text):
                 return stored
             raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'", stored)
-        self._enqueue(arn, None)
+        self._enqueue(arn, _Adopt(_Live(interpreter, stored.version), decision))
         return stored
 
     def deliver(self, execution_arn: str, signal: Signal) -> None:
@@ -260,17 +285,20 @@ class Engine:
     def wait(self, execution_arn: str, timeout: float | None = None) -> ExecutionRecord:
         """Block until the execution has ended (or the timeout passed); return its record."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._done:
-            while True:
-                record = self.store.get_execution(execution_arn)
-                if record is None:
-                    raise LookupError(execution_arn)
-                if record.status in TERMINAL:
-                    return record
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return record
-                self._done.wait(timeout=0.5 if remaining is None else min(remaining, 0.5))
+        with self._waiters_lock:
+            ended = self._waiters.setdefault(execution_arn, threading.Event())
+        while True:
+            # Registered first, read second: an end between the two still sets the event.
+            record = self.store.get_execution(execution_arn)
+            if record is None:
+                raise LookupError(execution_arn)
+            if record.status in TERMINAL:
+                return record
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return record
+            # The periodic wake-up covers an end written by another process on the same store.
+            ended.wait(timeout=0.5 if remaining is None else min(remaining, 0.5))
 
     # --- tasks by token -------------------------------------------------------------------
 
@@ -307,7 +335,7 @@ class Engine:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def _enqueue(self, arn: str, signal: Signal | None) -> None:
+    def _enqueue(self, arn: str, signal: Signal | _Adopt | None) -> None:
         with self._cond:
             self._queue.append((arn, signal))
             self._cond.notify()
@@ -329,19 +357,67 @@ class Engine:
                 log.exception("podium engine: step of %s failed", arn)
                 self._forget(arn)
 
-    def _process(self, arn: str, signal: Signal | None) -> None:
+    def _process(self, arn: str, item: Signal | _Adopt | None) -> None:
+        if isinstance(item, _Adopt):
+            self._adopt(arn, item)
+            return
         live = self._live.get(arn)
         if live is None:
             live = self._load(arn)
             if live is None:
                 return
-        if signal is None:
+        if item is None:
             return
-        signal = dataclasses.replace(signal, now_ms=self.clock.now_ms())
-        decision = live.interpreter.apply(signal)
-        if not (decision.events or decision.commands or decision.retired or decision.outcome):
+        signals, decision, handled = self._step(arn, live, item)
+        if not signals:
             return  # nothing waited for it (a late answer): no step to record
-        self._commit(arn, live, [signal], decision)
+        self._commit(arn, live, signals, decision, handled=handled)
+
+    def _step(self, arn: str, live: _Live, signal: Signal) -> tuple[list[Signal], Decision, set[str]]:
+        """Apply a signal, and the answers inline connectors give at once to the tasks it starts.
+
+        Folding those answers into the same step makes a chain of local functions cost one
+        commit instead of one per task. It stays at least once: a crash before the commit
+        replays from the last committed step, which starts those tasks again.
+        """
+        signals: list[Signal] = []
+        decisions: list[Decision] = []
+        handled: set[str] = set()
+        pending: deque[Signal] = deque([signal])
+        while pending and len(signals) < FOLD_LIMIT:
+            applied = dataclasses.replace(pending.popleft(), now_ms=self.clock.now_ms())
+            decision = live.interpreter.apply(applied)
+            if not (decision.events or decision.commands or decision.retired or decision.outcome):
+                continue
+            signals.append(applied)
+            decisions.append(decision)
+            if live.interpreter.outcome is not None:
+                break
+            pending.extend(self._run_inline(live, decision, handled))
+        if pending:  # past the limit: the next steps take them, first, in order
+            with self._cond:
+                self._queue.extendleft((arn, answer) for answer in reversed(pending))
+        return signals, _merged(decisions), handled
+
+    def _run_inline(self, live: _Live, decision: Decision, handled: set[str]) -> list[Signal]:
+        answers: list[Signal] = []
+        owed = live.interpreter.outstanding_commands
+        for command in decision.commands:
+            if isinstance(command, InvokeTask) and command.command_id in owed:
+                connector = self._connector(command.resource)
+                if connector is not None and getattr(connector, "inline", False):
+                    handled.add(command.command_id)
+                    connector.invoke(command, answers.append)
+        return answers
+
+    def _adopt(self, arn: str, adopt: _Adopt) -> None:
+        if arn in self._live:
+            return  # a signal got here first and loaded it from the store, commands and all
+        if adopt.decision.outcome is not None:
+            self._ended(arn)
+            return
+        self._live[arn] = adopt.live
+        self._dispatch_owed(arn, adopt.live, adopt.decision, set())
 
     def _load(self, arn: str) -> _Live | None:
         """Rebuild a RUNNING execution from its journal, commit what never was, re-send what is owed."""
@@ -384,14 +460,25 @@ class Engine:
             self._machines[definition] = machine
         return machine
 
+    def _outcome(self, decision: Decision) -> ExecutionOutcome | None:
+        if decision.outcome is None:
+            return None
+        o = decision.outcome
+        return ExecutionOutcome(
+            cast(ExecutionStatus, o.status), o.output, o.error, o.cause, self.clock.now_ms()
+        )
+
     def _commit(
-        self, arn: str, live: _Live, signals: list[Signal], decision: Decision, *, dispatch: bool = True
+        self,
+        arn: str,
+        live: _Live,
+        signals: list[Signal],
+        decision: Decision,
+        *,
+        dispatch: bool = True,
+        handled: set[str] | None = None,
     ) -> None:
-        outcome = None
-        if decision.outcome is not None:
-            o = decision.outcome
-            status = cast(ExecutionStatus, o.status)
-            outcome = ExecutionOutcome(status, o.output, o.error, o.cause, self.clock.now_ms())
+        outcome = self._outcome(decision)
         live.version = self.store.commit(
             arn,
             live.version,
@@ -404,21 +491,29 @@ class Engine:
         for command_id in decision.retired:
             self._retired(live, command_id)
         if outcome is not None:
-            self._live.pop(arn, None)
-            self.tasks.remove_execution(arn)
-            for listener in self._end_listeners:
-                try:
-                    listener(arn)
-                except Exception:
-                    log.exception("podium engine: end listener failed for %s", arn)
-            with self._done:
-                self._done.notify_all()
+            self._ended(arn)
             return
         if dispatch:
-            owed = live.interpreter.outstanding_commands
-            for command in decision.commands:
-                if command.command_id in owed:
-                    self._dispatch(arn, live, command)
+            self._dispatch_owed(arn, live, decision, handled or set())
+
+    def _ended(self, arn: str) -> None:
+        self._live.pop(arn, None)
+        self.tasks.remove_execution(arn)
+        for listener in self._end_listeners:
+            try:
+                listener(arn)
+            except Exception:
+                log.exception("podium engine: end listener failed for %s", arn)
+        with self._waiters_lock:
+            ended = self._waiters.pop(arn, None)
+        if ended is not None:
+            ended.set()
+
+    def _dispatch_owed(self, arn: str, live: _Live, decision: Decision, handled: set[str]) -> None:
+        owed = live.interpreter.outstanding_commands
+        for command in decision.commands:
+            if command.command_id in owed and command.command_id not in handled:
+                self._dispatch(arn, live, command)
 
     def _forget(self, arn: str) -> None:
         """Drop an execution's in-memory state after a failed step: the next signal reloads it."""
