@@ -10,20 +10,29 @@ token through SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
 Queues live in memory: after a restart the runtime re-queues the tasks that were scheduled and
 not yet taken (`resume`), and a task a worker had taken stays with that worker, who can still
 answer with its token.
+
+The queues also remember which worker (GetActivityTask's workerName) took each activity task
+until the task closes, so that a supervisor can count a worker's tasks in flight and, when it knows the
+worker's process is dead, put them back at the head of their queue at once (`release`)
+instead of leaving them to HeartbeatSeconds or TimeoutSeconds. The next worker to take one
+also gets a heartbeat on its behalf, hence the whole HeartbeatSeconds; the history keeps the
+first worker's ActivityStarted (the core records a task's start once).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from podium.asl.jsontext import to_json_text
 from podium.connectors.base import Reply
 from podium.core import tasks
-from podium.core.messages import InvokeTask, TaskFailed, TaskStarted, TaskSubmitted
+from podium.core.messages import InvokeTask, TaskFailed, TaskHeartbeat, TaskStarted, TaskSubmitted
 from podium.core.resources import ResourceFamily, classify
 
 LONG_POLL_SECONDS = 60.0  # GetActivityTask holds the request at most this long (AWS: 60 s)
@@ -36,9 +45,28 @@ class ActivityTask:
     token: str
     input: str  # JSON text, as GetActivityTask hands it out
     reply: Reply
+    # Whoever queued it calls `ActivityQueues.discard` when it closes, however it closes (the
+    # activity connector does, on every retired task): only then may the queues remember who
+    # took it, or the record would outlive the task.
+    track_worker: bool = False
+    released: bool = False  # put back after the worker that took it died
+    # Set on the copy `ActivityQueues.take` hands out: records which worker started it.
+    on_start: Callable[[str | None], None] | None = field(default=None, compare=False, repr=False)
 
     def start(self, worker_name: str | None) -> None:
+        if self.on_start is not None:
+            self.on_start(worker_name)
         self.reply(TaskStarted(0, self.task_id, worker_name))
+        if self.released:
+            # Started already, so the core ignores this TaskStarted: a heartbeat restarts the
+            # HeartbeatSeconds clock that the dead worker left running, for the new worker.
+            self.reply(TaskHeartbeat(0, self.task_id))
+
+
+@dataclass
+class _Taken:
+    task: ActivityTask
+    worker: str | None = None
 
 
 class ActivityQueues:
@@ -47,6 +75,7 @@ class ActivityQueues:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._queues: dict[str, deque[ActivityTask]] = {}
+        self._taken: dict[str, _Taken] = {}  # token -> taken and not closed yet, in taking order
         self._closed = False
 
     def put(self, task: ActivityTask) -> None:
@@ -63,14 +92,50 @@ class ActivityQueues:
             while True:
                 queue = self._queues.get(activity_arn)
                 if queue:
-                    return queue.popleft()
+                    task = queue.popleft()
+                    if not task.track_worker:
+                        return task
+                    # Recorded under the lock, before the worker is known: a task that closes
+                    # between here and `start` is forgotten by `discard`, never left behind.
+                    self._taken[task.token] = _Taken(task)
+                    return dataclasses.replace(task, on_start=functools.partial(self._started, task.token))
                 remaining = deadline - time.monotonic()
                 if self._closed or remaining <= 0:
                     return None
                 self._cond.wait(remaining)
 
+    def _started(self, token: str, worker_name: str | None) -> None:
+        with self._cond:
+            taken = self._taken.get(token)
+            if taken is not None:
+                taken.worker = worker_name
+
+    def in_flight(self) -> dict[str, int]:
+        """Per worker name: the tasks it took that have not closed yet."""
+        counts: dict[str, int] = {}
+        with self._cond:
+            for taken in self._taken.values():
+                if taken.worker is not None:
+                    counts[taken.worker] = counts.get(taken.worker, 0) + 1
+        return counts
+
+    def release(self, worker_name: str) -> int:
+        """Put the open tasks `worker_name` took back at the head of their queues, oldest first,
+        for other workers to take; how many. Only for a worker known to be dead: one still
+        alive could answer too (harmless, the first answer wins, but the work is done twice)."""
+        with self._cond:
+            tokens = [t for t, taken in self._taken.items() if taken.worker == worker_name]
+            for token in reversed(tokens):  # appendleft in reverse keeps their order
+                task = self._taken.pop(token).task
+                queue = self._queues.setdefault(task.activity_arn, deque())
+                queue.appendleft(dataclasses.replace(task, released=True, on_start=None))
+            if tokens:
+                self._cond.notify_all()
+            return len(tokens)
+
     def discard(self, token: str) -> None:
         with self._cond:
+            self._taken.pop(token, None)
             for queue in self._queues.values():
                 for task in list(queue):
                     if task.token == token:
@@ -126,5 +191,10 @@ class ActivityConnector:
     @staticmethod
     def _task(command: InvokeTask, reply: Reply) -> ActivityTask:
         return ActivityTask(
-            command.resource, command.command_id, command.task_token, to_json_text(command.payload), reply
+            command.resource,
+            command.command_id,
+            command.task_token,
+            to_json_text(command.payload),
+            reply,
+            track_worker=True,  # `cancel` discards every task when it is retired
         )
