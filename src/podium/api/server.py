@@ -18,13 +18,14 @@ accepts any Host.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -32,9 +33,12 @@ import uvicorn
 from podium import __version__
 from podium.api.app import ApiSettings, create_app
 from podium.api.auth import Credentials
+from podium.connectors.connections import Connections
 from podium.connectors.functions import FunctionRegistry
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT
 from podium.service.assembly import Assembly, ServiceConfig, StoreUrlError, assemble
+from podium.transports.base import TransportError
+from podium.transports.factory import TransportSpec
 
 log = logging.getLogger("podium.server")
 
@@ -56,6 +60,7 @@ class ServerOptions:
     port: int = DEFAULT_PORT
     db: str = "podium.db"
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
+    connections: Connections = field(default_factory=Connections)  # for HTTP tasks
     region: str = "us-east-1"
     account: str = "000000000000"
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT
@@ -63,6 +68,7 @@ class ServerOptions:
     credentials_source: str | None = None
     insecure: bool = False
     check_responses: bool = False
+    transport: TransportSpec = field(default_factory=TransportSpec)  # command queues
 
 
 def serve(options: ServerOptions) -> int:
@@ -104,7 +110,7 @@ def serve(options: ServerOptions) -> int:
     )
     _configure_logging()
     try:
-        _Server(config).run(sockets=[sock])
+        _Server(config, drain=assembly.drain).run(sockets=[sock])
     finally:
         if not stopped:  # startup failed, or uvicorn never got to the shutdown
             assembly.stop()
@@ -114,6 +120,21 @@ def serve(options: ServerOptions) -> int:
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, *, drain: Callable[[], None] | None = None) -> None:
+        super().__init__(config)
+        self._drain = drain
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for the requests in flight before the app's own shutdown runs; a
+        # worker's GetActivityTask would hold that wait for up to 60 s (then be cancelled, a
+        # traceback in the log). Draining first answers the long polls now, with no task.
+        if self._drain is not None:
+            try:
+                await asyncio.to_thread(self._drain)
+            except Exception:
+                log.exception("draining the long polls failed")
+        await super().shutdown(sockets)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # uvicorn re-raises the signal after its graceful shutdown, which turns Ctrl-C into a
@@ -134,14 +155,18 @@ def _assemble(options: ServerOptions) -> Assembly:
     config = ServiceConfig(
         db=options.db,
         functions=options.functions,
+        connections=options.connections,
         region=options.region,
         account=options.account,
         payload_limit=options.payload_limit,
+        transport=options.transport,
     )
     try:
         return assemble(config)
     except StoreUrlError as exc:
         raise ServerError(str(exc)) from None
+    except TransportError as exc:
+        raise ServerError(f"cannot use the {options.transport.describe()} transport: {exc}") from None
     except Exception as exc:
         raise ServerError(f"cannot open database {options.db}: {exc}") from None
 
@@ -240,6 +265,7 @@ def banner(options: ServerOptions, port: int, assembly: Assembly) -> str:
     lines = [
         f"podium server {__version__} listening on http://{_netloc(options.host, port)}",
         f"  database {assembly.store_description}, region {region}, account {options.account}",
+        f"  command queues: {options.transport.describe()}",
         "",
         f'  boto3:   boto3.client("stepfunctions", endpoint_url="{endpoint}", region_name="{region}")',
         f"  AWS CLI: aws stepfunctions --endpoint-url {endpoint} --region {region} list-state-machines",

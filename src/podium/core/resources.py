@@ -4,7 +4,9 @@ Step Functions records a Lambda function ARN with LambdaFunction* events, an act
 Activity* events, and every service integration (`arn:aws:states:::service:action[.pattern]`)
 with Task* events whose `resource`/`resourceType` are the action and the service. podium's
 own local functions (`podium:function:NAME`, or `podium:function:NAME.waitForTaskToken` for the
-callback pattern) are recorded like a service integration whose resourceType is `function`.
+callback pattern) are recorded like a service integration whose resourceType is `function`, and
+its command queues (`podium:queue:NAME`, answered with the task token: `.waitForTaskToken` is
+implied) like one whose resourceType is `queue`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _LAMBDA_ARN = re.compile(r"^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:[^:]+(:[^:
 _ACTIVITY_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:activity:.+$")
 _SERVICE_ARN = re.compile(r"^arn:aws[\w-]*:states:[^:]*:[^:]*:([\w-]+):(.+)$")
 LOCAL_FUNCTION_PREFIX = "podium:function:"
+LOCAL_QUEUE_PREFIX = "podium:queue:"
 WAIT_FOR_TASK_TOKEN_SUFFIX = ".waitForTaskToken"
 
 
@@ -52,6 +55,9 @@ def classify(resource: str) -> ResourceKind:
         if action.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX):
             pattern = IntegrationPattern.WAIT_FOR_TASK_TOKEN
         return ResourceKind(ResourceFamily.TASK, action, "function", pattern)
+    if resource.startswith(LOCAL_QUEUE_PREFIX):
+        queue = resource[len(LOCAL_QUEUE_PREFIX) :]
+        return ResourceKind(ResourceFamily.TASK, queue, "queue", IntegrationPattern.WAIT_FOR_TASK_TOKEN)
     m = _SERVICE_ARN.match(resource)
     if m:
         service, action = m.group(1), m.group(2)

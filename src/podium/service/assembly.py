@@ -6,7 +6,10 @@ resumes the unfinished executions and starts the engine, `Assembly.stop` stops i
 the store. The actions are the `@action` functions of every module of this package, imported
 here; a module that keeps state of its own (activity queues, waiters) may define
 `on_start(service)` and `on_stop(service)`, called at start and at stop (before the engine
-stops, so that long polls can be woken).
+stops, so that long polls can be woken), and `on_drain(service)`, called when a server begins
+to stop (before it waits for the requests in flight). `on_started(service)` is called once the
+engine has resumed the unfinished executions (every task in flight known by its token again):
+the command queues' reply consumer starts reading then.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from typing import Any
 
 import podium.service
 from podium.arns import DEFAULT_ACCOUNT, DEFAULT_REGION, ArnFactory
+from podium.connectors.connections import Connections
 from podium.connectors.functions import FunctionConnector, FunctionRegistry
+from podium.connectors.http import HttpConnector
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT
 from podium.runtime.engine import Engine
+from podium.service import queues
 from podium.service.registry import Service
 from podium.store.base import Store
+from podium.transports.factory import TransportSpec
 
 log = logging.getLogger("podium.service")
 _NOT_ACTIONS = frozenset({"registry", "assembly"})
@@ -46,6 +53,8 @@ class ServiceConfig:
     account: str = DEFAULT_ACCOUNT
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT
     task_threads: int = 8
+    transport: TransportSpec = field(default_factory=TransportSpec)  # command queues (--transport)
+    connections: Connections = field(default_factory=Connections)  # for HTTP tasks (--connections)
 
 
 def sqlite_path(db: str) -> str:
@@ -85,6 +94,7 @@ class Assembly:
         executor: ThreadPoolExecutor,
         modules: list[ModuleType],
         store_description: str,
+        http: HttpConnector | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -92,6 +102,7 @@ class Assembly:
         self.store_description = store_description
         self._executor = executor
         self._modules = modules
+        self._http = http
         self._stopped = False
 
     def start(self) -> None:
@@ -100,6 +111,22 @@ class Assembly:
             if callable(hook):
                 hook(self.service)
         self.engine.start()
+        for module in self._modules:
+            hook = getattr(module, "on_started", None)
+            if callable(hook):
+                hook(self.service)
+
+    def drain(self) -> None:
+        """The server is about to stop taking requests: wake whatever holds a request open (the
+        long polls of GetActivityTask answer now, with no task), so that stopping waits for nothing.
+        Modules take part with `on_drain(service)`."""
+        for module in self._modules:
+            hook = getattr(module, "on_drain", None)
+            if callable(hook):
+                try:
+                    hook(self.service)
+                except Exception:
+                    log.exception("on_drain of %s failed", module.__name__)
 
     def stop(self) -> None:
         """Stop everything and close the store; safe after a failed or partial start, and twice."""
@@ -116,12 +143,15 @@ class Assembly:
         self.engine.stop()
         # Tasks still queued are dropped: they are owed commands, re-sent at the next start.
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._http is not None:
+            self._http.close()  # requests in flight are dropped, owed like the queued tasks
         self.store.close()
 
     def health(self) -> dict[str, Any]:
         return {
             "store": self.store_description,
             "executions": {"running": len(self.store.unfinished_executions())},
+            "queues": queues.queues(self.service).spec.describe(),
         }
 
 
@@ -135,9 +165,13 @@ def assemble(config: ServiceConfig) -> Assembly:
         modules = load_actions()
         executor = ThreadPoolExecutor(max_workers=config.task_threads, thread_name_prefix="podium-task")
         arns = ArnFactory(config.region, config.account)
+        # HTTP tasks wait on the network: their own threads, so that they never hold up functions.
+        http = HttpConnector(
+            config.connections, region=config.region, max_response_bytes=config.payload_limit
+        )
         engine = Engine(
             store,
-            connectors=[FunctionConnector(config.functions, executor)],
+            connectors=[FunctionConnector(config.functions, executor), http],
             arns=arns,
             payload_limit=config.payload_limit,
         )
@@ -149,10 +183,18 @@ def assemble(config: ServiceConfig) -> Assembly:
             account=config.account,
             payload_limit=config.payload_limit,
         )
+        # Last: a broker that does not answer fails here, before anything else was opened.
+        queues.configure(service, config.transport)
     except BaseException:
         store.close()
         raise
     description = f"sqlite:{Path(path).resolve()}" if path != ":memory:" else "sqlite::memory:"
     return Assembly(
-        service, store=store, engine=engine, executor=executor, modules=modules, store_description=description
+        service,
+        store=store,
+        engine=engine,
+        executor=executor,
+        modules=modules,
+        store_description=description,
+        http=http,
     )

@@ -16,10 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 JSON = Any
 PROTOCOL_VERSION = 1
+
+
+class TransportError(Exception):
+    """The broker could not be reached or refused an operation (the client library's error is
+    the `__cause__`). Every transport raises this, so callers need not know the broker."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,23 @@ class Delivery(Protocol):
     def ack(self) -> None: ...
 
 
+@runtime_checkable
+class Lease(Protocol):
+    """Optional on a Delivery (the brokers' and in-process deliveries have it): the consumer's
+    hold on a message it has not acked yet.
+
+    `release()` gives the message back at once for another consumer (a worker stopping before
+    it is done); without it an unacked message comes back only when the broker decides (Redis:
+    after the visibility timeout; RabbitMQ: when the connection closes). `touch()` says "still
+    working on it": it restarts the visibility timeout, so that a long task is not handed to a
+    second consumer meanwhile (a no-op where the broker has no such timeout, as RabbitMQ).
+    """
+
+    def release(self) -> None: ...
+
+    def touch(self) -> None: ...
+
+
 class Transport(Protocol):
     """A broker binding. Thread-safe; every call may block up to its timeout, never longer."""
 
@@ -97,13 +119,17 @@ class Transport(Protocol):
         """Publish durably (confirmed by the broker before returning)."""
         ...
 
-    def receive_commands(self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 1) -> list[Delivery]:
+    def receive_commands(
+        self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 1
+    ) -> list[Delivery]:
         """Commands for `queue`, including ones a dead consumer took and never acked."""
         ...
 
     def send_reply(self, queue: str, reply: Reply) -> None: ...
 
-    def receive_replies(self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 64) -> list[Delivery]: ...
+    def receive_replies(
+        self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 64
+    ) -> list[Delivery]: ...
 
     def close(self) -> None: ...
 

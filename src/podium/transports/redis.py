@@ -1,0 +1,330 @@
+"""Redis Streams transport: a stream per queue, consumer groups, acks, reclaiming a dead consumer's work.
+
+Layout (with the default prefix `podium`; `?prefix=NAME` in the URL, or `prefix=`, sets another):
+
+    podium:cmd:{queue}     the commands of one service; its workers read them as the
+                           consumer group `services`
+    podium:reply:{queue}   the answers to one orchestrator; it reads them as the group
+                           `orchestrator`
+
+A consumer reads with XREADGROUP (BLOCK for the long poll); a message read and not acked stays
+in the group's pending list under that consumer. When the consumer dies, another consumer of
+the group takes its messages with XAUTOCLAIM once they have been pending longer than the
+visibility timeout (SQS's word; default 30 s). A consumer that comes back under its old name
+first gets its own pending messages again, at once. `Delivery.touch()` restarts the visibility
+timeout of a message still being worked on; `release()` puts it back at the end of the stream.
+The URL may set both: `redis://host:6379/0?prefix=shop&visibility_timeout=10`.
+
+Acking is XACK and XDEL in one round trip: a stream holds only the messages not yet done, so
+its length is the backlog. MAXLEN ~ bounds every stream all the same (a consumer that never
+acks must not grow Redis without end); a command trimmed away that way is one the
+orchestrator sends again (podium.connectors.queue).
+
+Durability is Redis's own: XADD returns once Redis has the message in memory; run Redis with
+`appendonly yes` for it to survive a Redis restart. The database decides either way: a lost
+command is sent again, a lost reply makes the orchestrator send the command again, and the
+service answers it again from its ledger.
+
+redis-py's client is thread-safe (a pool of connections), so one transport serves every
+thread; a blocking read holds one connection for its duration, in chunks of at most 5 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+import redis
+from redis.exceptions import RedisError, ResponseError
+
+from podium.transports.base import Command, Delivery, Reply, TransportError, from_wire, to_wire
+from podium.transports.factory import DEFAULT_PREFIX, url_options
+
+log = logging.getLogger("podium.transports.redis")
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_VISIBILITY_TIMEOUT = 30.0
+DEFAULT_MAXLEN = 100_000
+BLOCK_CHUNK_MS = 5_000  # a blocking read never holds a connection longer (closing stays quick)
+FIELD = b"m"  # the one field of an entry: the message's wire form
+_REMEMBERED_IDS = 65_536  # commands whose stream ids `discard` can still find
+
+
+class RedisDelivery:
+    """A message read from a stream by a consumer of a group."""
+
+    def __init__(
+        self,
+        transport: RedisTransport,
+        key: str,
+        group: str,
+        consumer: str,
+        entry_id: bytes,
+        data: bytes,
+        message: Command | Reply,
+    ) -> None:
+        self.message = message
+        self.entry_id = entry_id
+        self._transport = transport
+        self._key = key
+        self._group = group
+        self._consumer = consumer
+        self._data = data
+
+    def ack(self) -> None:
+        with self._transport._errors("ack"):
+            pipe = self._transport.client.pipeline(transaction=False)
+            pipe.xack(self._key, self._group, self.entry_id)
+            pipe.xdel(self._key, self.entry_id)
+            pipe.execute()
+
+    def release(self) -> None:
+        """Back at the end of the stream for any consumer, atomically with its removal here."""
+        with self._transport._errors("release"):
+            pipe = self._transport.client.pipeline(transaction=True)
+            pipe.xadd(self._key, {FIELD: self._data}, maxlen=self._transport.maxlen, approximate=True)
+            pipe.xack(self._key, self._group, self.entry_id)
+            pipe.xdel(self._key, self.entry_id)
+            pipe.execute()
+
+    def touch(self) -> None:
+        with self._transport._errors("touch"):
+            self._transport.client.xclaim(
+                self._key, self._group, self._consumer, 0, [self.entry_id], justid=True
+            )
+
+
+class RedisTransport:
+    """The Transport protocol on Redis Streams (see the module's docstring)."""
+
+    name = "redis"
+    durable = True  # Redis keeps the streams (with its own persistence settings)
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        prefix: str | None = None,
+        command_group: str = "services",
+        reply_group: str = "orchestrator",
+        visibility_timeout: float | None = None,
+        maxlen: int = DEFAULT_MAXLEN,
+        client: redis.Redis | None = None,
+    ) -> None:
+        url, options = url_options(url, ("prefix", "visibility_timeout"))
+        self.prefix = prefix or options.get("prefix") or DEFAULT_PREFIX
+        if visibility_timeout is None:
+            visibility_timeout = float(options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT))
+        if visibility_timeout <= 0:
+            raise ValueError("visibility_timeout must be positive")
+        self.url = url
+        self.command_group = command_group
+        self.reply_group = reply_group
+        self.visibility_timeout = visibility_timeout
+        self.maxlen = maxlen
+        self._owns_client = client is None
+        self.client: redis.Redis = client or redis.Redis.from_url(
+            url,
+            protocol=2,  # the reply shapes parsed below are RESP2's
+            socket_timeout=BLOCK_CHUNK_MS / 1000 + 10,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
+        # How often a reader looks for messages a dead consumer left: a few times per timeout.
+        self._claim_every = min(max(visibility_timeout / 4, 0.05), 5.0)
+        self._lock = threading.Lock()
+        self._groups: set[tuple[str, str]] = set()
+        self._recovered: set[tuple[str, str]] = set()  # (stream, consumer) whose old pending was read
+        self._next_claim: dict[str, float] = {}
+        self._claim_cursor: dict[str, bytes] = {}
+        self._sent: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()  # token -> its commands
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisTransport:
+        return cls(url)
+
+    def command_stream(self, queue: str) -> str:
+        return f"{self.prefix}:cmd:{queue}"
+
+    def reply_stream(self, queue: str) -> str:
+        return f"{self.prefix}:reply:{queue}"
+
+    def ping(self) -> None:
+        """Raise TransportError unless Redis answers."""
+        with self._errors("ping"):
+            self.client.ping()
+
+    # --- the Transport protocol -----------------------------------------------------------
+
+    def send_command(self, command: Command) -> None:
+        key = self.command_stream(command.queue)
+        entry_id = self._add(key, to_wire(command))
+        with self._lock:
+            self._sent.setdefault(command.task_token, []).append((key, entry_id))
+            self._sent.move_to_end(command.task_token)
+            while len(self._sent) > _REMEMBERED_IDS:
+                self._sent.popitem(last=False)
+
+    def receive_commands(
+        self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 1
+    ) -> list[Delivery]:
+        return self._receive(self.command_stream(queue), self.command_group, consumer, wait_ms, max_count)
+
+    def send_reply(self, queue: str, reply: Reply) -> None:
+        self._add(self.reply_stream(queue), to_wire(reply))
+
+    def receive_replies(
+        self, queue: str, consumer: str, *, wait_ms: int, max_count: int = 64
+    ) -> list[Delivery]:
+        return self._receive(self.reply_stream(queue), self.reply_group, consumer, wait_ms, max_count)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._owns_client:
+            self.client.close()
+
+    # --- beyond the protocol --------------------------------------------------------------
+
+    def discard(self, token: str) -> None:
+        """Delete the commands this transport sent for `token` (its task has closed), taken or not."""
+        with self._lock:
+            sent = self._sent.pop(token, [])
+        if not sent:
+            return
+        with self._errors("discard"):
+            pipe = self.client.pipeline(transaction=False)
+            for key, entry_id in sent:
+                pipe.xdel(key, entry_id)
+            pipe.execute()
+
+    def backlog(self, queue: str) -> int:
+        """Commands of `queue` not done yet (waiting or taken)."""
+        with self._errors("backlog"):
+            return int(self.client.xlen(self.command_stream(queue)))
+
+    # --- inside ---------------------------------------------------------------------------
+
+    def _add(self, key: str, data: bytes) -> bytes:
+        with self._errors("publish"):
+            return cast(bytes, self.client.xadd(key, {FIELD: data}, maxlen=self.maxlen, approximate=True))
+
+    def _receive(self, key: str, group: str, consumer: str, wait_ms: int, max_count: int) -> list[Delivery]:
+        if self._closed:
+            return []
+        try:
+            try:
+                return self._read(key, group, consumer, wait_ms, max_count)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                with self._lock:  # the stream or its group was deleted under us: make it again
+                    self._groups.discard((key, group))
+                return self._read(key, group, consumer, wait_ms, max_count)
+        except RedisError as exc:
+            if self._closed:
+                return []  # closed while it waited: nothing was taken
+            raise TransportError(f"redis: receive from {key}: {exc}") from exc
+
+    def _read(self, key: str, group: str, consumer: str, wait_ms: int, max_count: int) -> list[Delivery]:
+        self._ensure_group(key, group)
+        out = self._recover(key, group, consumer, max_count)
+        deadline = time.monotonic() + max(wait_ms, 0) / 1000
+        while not out and not self._closed:
+            out = self._claim(key, group, consumer, max_count)
+            if out:
+                break
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            block = min(remaining_ms, int(self._claim_every * 1000), BLOCK_CHUNK_MS)
+            # BLOCK 0 would wait forever: no time left means one read that does not block.
+            response = self.client.xreadgroup(
+                group, consumer, {key: ">"}, count=max_count, block=block if block > 0 else None
+            )
+            out = self._deliveries(key, group, consumer, _entries(response))
+            if remaining_ms <= 0:
+                break
+        return out
+
+    def _ensure_group(self, key: str, group: str) -> None:
+        if (key, group) in self._groups:
+            return
+        try:
+            # From the start of the stream: commands sent before any worker ever read are theirs.
+            self.client.xgroup_create(key, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        with self._lock:
+            self._groups.add((key, group))
+
+    def _recover(self, key: str, group: str, consumer: str, max_count: int) -> list[Delivery]:
+        """The first read of a consumer takes back what it held, unacked, in an earlier life."""
+        with self._lock:
+            if (key, consumer) in self._recovered:
+                return []
+            self._recovered.add((key, consumer))
+        response = self.client.xreadgroup(group, consumer, {key: "0"}, count=max_count)
+        return self._deliveries(key, group, consumer, _entries(response))
+
+    def _claim(self, key: str, group: str, consumer: str, max_count: int) -> list[Delivery]:
+        """Messages pending longer than the visibility timeout (their consumer died), now ours."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_claim.get(key, 0.0):
+                return []
+            self._next_claim[key] = now + self._claim_every
+            cursor = self._claim_cursor.get(key, b"0-0")
+        response = self.client.xautoclaim(
+            key, group, consumer, int(self.visibility_timeout * 1000), start_id=cursor, count=max_count
+        )
+        # [next cursor, [(id, fields)...], [deleted ids]]: Redis drops deleted ids from the
+        # pending list itself; the cursor walks the list across calls and wraps to 0-0.
+        with self._lock:
+            self._claim_cursor[key] = response[0]
+        claimed = [(entry_id, fields) for entry_id, fields in response[1]]
+        if claimed:
+            log.info("redis: %s took %d message(s) of a dead consumer on %s", consumer, len(claimed), key)
+        return self._deliveries(key, group, consumer, claimed)
+
+    def _deliveries(
+        self, key: str, group: str, consumer: str, entries: list[tuple[bytes, Any]]
+    ) -> list[Delivery]:
+        out: list[Delivery] = []
+        for entry_id, fields in entries:
+            data = fields.get(FIELD) if fields else None
+            if data is None:  # deleted (discarded or trimmed) while pending: settle it
+                self.client.xack(key, group, entry_id)
+                continue
+            try:
+                message = from_wire(data)
+            except ValueError as exc:
+                # Not ours to handle and it never will be: kept, it would come back forever.
+                log.warning("redis: dropping malformed message %s on %s: %s", entry_id, key, exc)
+                self.client.xack(key, group, entry_id)
+                self.client.xdel(key, entry_id)
+                continue
+            out.append(RedisDelivery(self, key, group, consumer, entry_id, data, message))
+        return out
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except RedisError as exc:
+            raise TransportError(f"redis: {what}: {exc}") from exc
+
+
+def _entries(response: Any) -> list[tuple[bytes, Any]]:
+    """The entries of an XREADGROUP reply on one stream (RESP2: [[key, [(id, fields)...]]])."""
+    if not response:
+        return []
+    return [(entry_id, fields) for entry_id, fields in response[0][1]]
+
+
+def from_url(url: str) -> RedisTransport:
+    return RedisTransport(url)
