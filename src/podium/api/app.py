@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -183,6 +183,10 @@ class _Api:
             return Response(encode_response(result), headers=_headers(request_id), media_type=CONTENT_TYPE)
         except ApiError as exc:
             return _error_response(exc.type, exc.message, exc.status, request_id)
+        except ClientDisconnect:
+            # The client went away before sending its whole body: nobody to answer, no failure.
+            log.debug("request %s: the client disconnected before sending its body", request_id)
+            return _error_response("ClientDisconnected", "The client disconnected", 400, request_id)
         except Exception:
             log.exception("request %s (%s) failed", request_id, action)
             return _error_response(

@@ -17,6 +17,7 @@ from podium.api.errors import ApiError
 from podium.connectors.activities import ActivityConnector, ActivityQueues
 from podium.connectors.children import ChildExecutionConnector
 from podium.connectors.functions import FunctionConnector
+from podium.connectors.http import HttpConnector
 from podium.runtime.engine import Engine
 from podium.service.registry import Service
 from podium.store.memory import MemoryStore
@@ -47,7 +48,8 @@ def attach(service: Service) -> None:
     children = ChildExecutionConnector(engine, resolve)
     engine.connectors.extend([activities, children])
     if service.express_engine is None:
-        functions = [c for c in engine.connectors if isinstance(c, FunctionConnector)]
+        # Tasks that answer at once run the same way in EXPRESS executions: functions, HTTP calls.
+        functions = [c for c in engine.connectors if isinstance(c, FunctionConnector | HttpConnector)]
         service.express_engine = Engine(
             MemoryStore(),
             connectors=[*functions, children],
@@ -77,6 +79,12 @@ def on_start(service: Service) -> None:
     attach(service)
     activity_queues(service).reopen()
     service.express_engine.start()
+
+
+def on_drain(service: Service) -> None:
+    """A server is stopping: the long polls answer now (no task), and later ones at once."""
+    if service.extras.get(_ATTACHED):
+        activity_queues(service).close()
 
 
 def on_stop(service: Service) -> None:
