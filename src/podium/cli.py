@@ -19,6 +19,10 @@ from typing import Any
 from podium.asl.errors import DefinitionError
 
 DEFAULT_DB = "podium.db"
+CONNECTIONS_HELP = (
+    "connections for HTTP tasks (YAML or JSON: name or ARN -> type, parameters, invocation;"
+    " default: $PODIUM_CONNECTIONS)"
+)
 
 
 class UserError(Exception):
@@ -60,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--functions", action="append", default=[], help="module (dotted name or .py file) of task functions"
     )
+    p.add_argument("--connections", default=None, metavar="FILE", help=CONNECTIONS_HELP)
     p.add_argument("--name", default=None, help="the execution's name (default: a new UUID)")
     p.add_argument("--history", action="store_true", help="print the execution's history events too")
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
@@ -68,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="finish every unfinished execution in the database")
     p.add_argument("--db", default=None)
     p.add_argument("--functions", action="append", default=[])
+    p.add_argument("--connections", default=None, metavar="FILE", help=CONNECTIONS_HELP)
     p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("executions", help="list executions")
@@ -106,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--functions", action="append", default=[], help="module (dotted name or .py file) of task functions"
     )
+    p.add_argument("--connections", default=None, metavar="FILE", help=CONNECTIONS_HELP)
     p.add_argument("--region", default="us-east-1", help="the region in ARNs (default: us-east-1)")
     p.add_argument("--account", default="000000000000", help="the account id in ARNs (default: 000000000000)")
     p.add_argument(
@@ -127,7 +134,86 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow listening on a non-loopback address without credentials",
     )
+    p.add_argument(
+        "--transport",
+        default=None,
+        metavar="KIND",
+        help="command queues of sqs:sendMessage / podium:queue tasks: local (podium's activity queues,"
+        " no broker), redis, rabbitmq, inprocess, or a broker URL (default: $PODIUM_TRANSPORT, else local)",
+    )
+    p.add_argument(
+        "--broker-url",
+        default=None,
+        metavar="URL",
+        help="the broker (default: $PODIUM_BROKER_URL, else redis://127.0.0.1:6379/0 or"
+        " amqp://guest:guest@127.0.0.1:5672/%%2F)",
+    )
     p.set_defaults(handler=cmd_server)
+
+    p = sub.add_parser(
+        "up", help="run the server, the state machines and the services a podium.yaml declares, until Ctrl-C"
+    )
+    p.add_argument("file", nargs="?", default="podium.yaml", help="the file (default: ./podium.yaml)")
+    p.add_argument(
+        "--check", action="store_true", help="only check the file: exit 0, or 2 naming each problem"
+    )
+    p.set_defaults(handler=cmd_up)
+
+    p = sub.add_parser(
+        "ps", help="show the replicas `podium up` runs: state, restarts, health, tasks in flight"
+    )
+    p.add_argument(
+        "file", nargs="?", default="podium.yaml", help="the file `up` runs (default: ./podium.yaml)"
+    )
+    p.add_argument("--json", action="store_true", help="as JSON")
+    p.set_defaults(handler=cmd_ps)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the payment saga (examples/payment-saga): the orchestrator, four services, a batch of"
+        " payments with injected faults, and a report",
+    )
+    p.add_argument(
+        "--transport",
+        default="local",
+        metavar="KIND",
+        help="command queues: local (podium's activity queues, no broker; the default), redis or rabbitmq",
+    )
+    p.add_argument(
+        "--broker-url", default=None, metavar="URL", help="the broker (default: its local default)"
+    )
+    p.add_argument(
+        "--payments", type=int, default=50, metavar="N", help="payments in the batch (default: 50)"
+    )
+    p.add_argument("--db", default=None, help="SQLite file (default: podium.db in the run directory)")
+    p.add_argument(
+        "--faults",
+        default=None,
+        metavar="FILE|none",
+        help="the services' fault injection (default: the example's faults.yaml; none: no faults)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="no progress bar; exit 1 unless every payment ended SUCCEEDED or FAILED and compensated,"
+        " the ledgers balance and no step was applied twice for one task token",
+    )
+    p.add_argument(
+        "--run-dir", default=None, metavar="DIR", help="for the database, ledgers and logs (default: new)"
+    )
+    p.add_argument(
+        "--window", type=int, default=16, metavar="N", help="payments in flight at once (default: 16)"
+    )
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="the batch's deadline")
+    p.add_argument("--seed", type=int, default=None, help="the batch's random seed (default: 0)")
+    p.add_argument("--example", default=None, metavar="DIR", help="the payment saga example's directory")
+    p.add_argument(
+        "--verify",
+        default=None,
+        metavar="RUN_DIR",
+        help="run nothing: check an earlier run's database and ledgers again, as they are now",
+    )
+    p.set_defaults(handler=cmd_demo)
     return parser
 
 
@@ -182,18 +268,41 @@ def _registry(modules: list[str]) -> Any:
     return registry
 
 
+def _connections(args: argparse.Namespace) -> Any:
+    """The connections HTTP tasks may use: --connections FILE, else $PODIUM_CONNECTIONS, else none."""
+    from podium.connectors.connections import (
+        CONNECTIONS_ENV,
+        Connections,
+        ConnectionsError,
+        load_connections,
+    )
+
+    path = getattr(args, "connections", None) or os.environ.get(CONNECTIONS_ENV)
+    if not path:
+        return Connections()
+    try:
+        return load_connections(path)
+    except ConnectionsError as exc:
+        raise UserError(str(exc)) from None
+
+
 @contextmanager
-def _engine(store: Any, registry: Any) -> Iterator[Any]:
+def _engine(store: Any, registry: Any, connections: Any = None) -> Iterator[Any]:
     """A running engine whose task functions run on a pool of threads; all stopped on exit."""
     from concurrent.futures import ThreadPoolExecutor
 
     from podium.connectors.functions import FunctionConnector
+    from podium.connectors.http import HttpConnector
     from podium.runtime.engine import Engine
 
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="podium-task") as executor:
-        engine = Engine(store, connectors=[FunctionConnector(registry, executor)])
-        with engine:
-            yield engine
+    http = HttpConnector(connections)  # HTTP tasks wait on the network: threads of their own
+    try:
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="podium-task") as executor:
+            engine = Engine(store, connectors=[FunctionConnector(registry, executor), http])
+            with engine:
+                yield engine
+    finally:
+        http.close()
 
 
 def _machine_name(path: str) -> str:
@@ -239,8 +348,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = ", ".join(f"'{name}'" for name in missing)
         noun = "function" if len(missing) == 1 else "functions"
         raise UserError(f"unknown {noun} {names} in {args.file}: not registered{hint}")
+    connections = _connections(args)
     store = _open_store(args)
-    with _engine(store, registry) as engine:
+    with _engine(store, registry, connections) as engine:
         record = engine.create_state_machine(_machine_name(args.file), definition)
         try:
             execution = engine.start_execution(record.arn, input_value, name=args.name)
@@ -285,10 +395,11 @@ def _print_outcome(record: Any) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    store = _open_store(args)
     registry = _registry(args.functions)
+    connections = _connections(args)
+    store = _open_store(args)
     pending = store.unfinished_executions()
-    with _engine(store, registry) as engine:
+    with _engine(store, registry, connections) as engine:
         for arn in pending:
             record = engine.wait(arn)
             print(f"{record.status:<10} {arn}")
@@ -364,11 +475,13 @@ def cmd_server(args: argparse.Namespace) -> int:
     except CredentialsError as exc:
         raise UserError(str(exc)) from None
     source = args.credentials or (f"${CREDENTIALS_ENV}" if credentials else None)
+    transport = _transport(args)
     options = ServerOptions(
         host=args.host,
         port=args.port,
         db=_db_path(args),
         functions=_registry(args.functions),
+        connections=_connections(args),
         region=args.region,
         account=args.account,
         payload_limit=args.payload_limit,
@@ -376,10 +489,104 @@ def cmd_server(args: argparse.Namespace) -> int:
         credentials_source=source,
         insecure=args.insecure,
         check_responses=os.environ.get("PODIUM_CHECK_RESPONSES", "") not in ("", "0"),
+        transport=transport,
     )
     try:
         return serve(options)
     except ServerError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _transport(args: argparse.Namespace) -> Any:
+    """--transport and --broker-url (else $PODIUM_TRANSPORT and $PODIUM_BROKER_URL) as a TransportSpec."""
+    from podium.transports.factory import parse_spec
+
+    kind = args.transport or os.environ.get("PODIUM_TRANSPORT")
+    url = args.broker_url or os.environ.get("PODIUM_BROKER_URL")
+    try:
+        return parse_spec(kind, url)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _load_up_config(path: str) -> Any:
+    from podium.supervisor.config import ConfigError, load
+
+    try:
+        return load(path)
+    except ConfigError as exc:
+        raise UserError(
+            f"{path} cannot be used:\n" + "\n".join(f"  {p.render(exc.file)}" for p in exc.problems)
+        ) from None
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from podium.supervisor.output import Console
+    from podium.supervisor.server import ServerError
+    from podium.supervisor.state import AlreadyRunningError
+    from podium.supervisor.up import run_up
+
+    config = _load_up_config(args.file)
+    if args.check:
+        services = sum(s.replicas for s in config.services)
+        print(
+            f"{args.file}: valid ({len(config.state_machines)} state machines,"
+            f" {len(config.services)} services, {services} replicas)"
+        )
+        return 0
+    try:
+        return run_up(config, Console())
+    except (ServerError, AlreadyRunningError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    from podium.supervisor import state
+    from podium.supervisor.ps import as_json, render
+
+    config = _load_up_config(args.file)
+    try:
+        snapshot = state.read(config.state_file)
+    except state.StateError as exc:
+        raise UserError(str(exc)) from None
+    running = snapshot is not None and state.is_running(snapshot.pid)
+    if args.json:
+        print(json.dumps(as_json(snapshot, running=running), indent=2))
+        return 0 if running else 1
+    if snapshot is None:
+        print(f"podium up is not running for {args.file}", file=sys.stderr)
+        return 1
+    if not running:
+        print(
+            f"podium up is not running for {args.file}: pid {snapshot.pid} is gone, and so may be its"
+            " services; what it last saw:",
+            file=sys.stderr,
+        )
+    print(render(snapshot))
+    return 0 if running else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from podium.demo import DemoError, DemoOptions, run_demo, verify_run
+
+    try:
+        if args.verify:
+            return verify_run(Path(args.verify))
+        options = DemoOptions(
+            transport=args.transport,
+            broker_url=args.broker_url,
+            payments=args.payments,
+            db=args.db,
+            faults=args.faults,
+            check=args.check,
+            run_dir=Path(args.run_dir) if args.run_dir else None,
+            window=args.window,
+            timeout=args.timeout,
+            seed=args.seed,
+            example=Path(args.example) if args.example else None,
+        )
+        return run_demo(options)
+    except (DemoError, ValueError) as exc:
         raise UserError(str(exc)) from None
 
 
