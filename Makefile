@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DB ?= podium.db
 
-.PHONY: run test lint bench install clean
+.PHONY: run order test lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,21 +15,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job: an order flow (Map, Parallel, Retry, Catch, Wait, Python tasks), durable in $(DB).
+## The main job: the payment saga (four services, faults injected, compensations) on SQLite,
+## no broker: a batch of payments with a progress bar, then the table of outcomes and calls.
 run: $(STAMP)
+	$(BIN)/podium demo --payments 50
+
+## The order example: one durable execution (Map, Parallel, Retry, Catch, Wait, Python tasks).
+order: $(STAMP)
 	$(BIN)/podium run examples/order/order.asl.yaml --functions examples/order/functions.py \
 		--input @examples/order/input.json --db $(DB) --history
 
 ## Lint, type-check and the whole test suite (conformance floors and crash recovery included).
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench examples
+	$(BIN)/ruff format src tests bench examples
 
 ## Benchmarks (on demand, not part of the tests): podium against moto and raw SQLite.
 bench: $(STAMP)
