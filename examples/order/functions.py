@@ -14,7 +14,6 @@ PRICES = {"BOOK-1": 1250, "PEN-7": 199, "MUG-3": 899}
 _attempts: dict[str, int] = {}
 
 
-
 def validate_order(order: dict[str, Any]) -> dict[str, Any]:
     unknown = [line["sku"] for line in order.get("lines", []) if line.get("sku") not in PRICES]
     return {"valid": not unknown and bool(order.get("lines")), "unknown": unknown}
