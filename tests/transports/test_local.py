@@ -73,3 +73,17 @@ def test_discard_takes_a_waiting_command_out() -> None:
     local.discard("tok-1")
     assert queues.waiting(ARN + "payments") == 0
     assert local.receive_commands("payments", "w", wait_ms=50) == []
+
+
+def test_a_dead_workers_commands_go_back_on_the_queue() -> None:
+    """What `podium up` does when a replica dies holding commands: they are handed out again."""
+    local, queues, _ = transport()
+    local.send_command(command("tok-1"))
+    local.send_command(command("tok-2"))
+    taken = local.receive_commands("payments", "payment-auth@payment-auth-1", wait_ms=0, max_count=2)
+    assert [d.message.task_token for d in taken] == ["tok-1", "tok-2"]
+    assert queues.in_flight() == {"payment-auth@payment-auth-1": 2}
+    local.discard("tok-2")  # answered and closed: nothing to hand back
+    assert queues.release("payment-auth@payment-auth-1") == 1
+    again = local.receive_commands("payments", "payment-auth@payment-auth-2", wait_ms=0)
+    assert [d.message.task_token for d in again] == ["tok-1"]

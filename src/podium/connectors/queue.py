@@ -185,8 +185,13 @@ class QueueConnector:
             task = self._tasks.pop(command.task_token, None)
             if task is None or not task.waits:
                 return
-            # An answered task's only command was taken and acked: nothing left to withdraw.
-            if task.state != ANSWERED or task.command.attempt > 1:
+            # An answered task's only command was taken and acked: nothing left to withdraw,
+            # unless the transport remembers who took it (local: the activity queues).
+            if (
+                task.state != ANSWERED
+                or task.command.attempt > 1
+                or getattr(self.transport, "tracks_takers", False)
+            ):
                 self._discards.append(command.task_token)
                 self._cond.notify()
 

@@ -52,6 +52,9 @@ class LocalTransport:
     name = "local"
     durable = False  # the activity queues live in the server's memory: a restart empties them
 
+    # Tasks taken are remembered until discarded: the queue connector discards every one.
+    tracks_takers = True
+
     def __init__(self, queues: ActivityQueues, activity_for: ActivityFor) -> None:
         self.queues = queues
         self.activity_for = activity_for
@@ -71,6 +74,9 @@ class LocalTransport:
             token=command.task_token,
             input=to_wire(command).decode(),
             reply=functools.partial(self._taken, command.task_token),
+            # Remember which worker took it, so that a dead replica's commands go straight back
+            # on the queue (the supervisor's release) instead of waiting out their timeouts.
+            track_worker=True,
         )
         self.queues.put(task)  # the queues skip a token already waiting there (a command sent again)
 
