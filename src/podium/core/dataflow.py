@@ -104,7 +104,7 @@ def seconds_field(state: State, name: str, literal: JSON, path: str | None, scop
             raise EvaluationError(
                 ErrorName.QUERY_EVALUATION_ERROR.value,
                 f"The JSONata expression '{_inner(literal)}' specified for the field '{name}' "
-                f"returned an unexpected result type. Expected 'integer', but was '{_json_type(value)}' "
+                f"returned an unexpected result type. Expected 'integer', but was '{jsonata.json_type_name(value)}' "
                 f"for value: {to_json_text(value)}",
             )
         return int(value)
@@ -119,18 +119,6 @@ def _inner(expression: str) -> str:
     return expression.strip()[2:-2].strip()
 
 
-def _json_type(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def wait_until(state: WaitState, scope: Scope, now_ms: int) -> int:
     """When a Wait state wakes up, in epoch milliseconds."""
     if state.seconds is not None:
@@ -142,7 +130,7 @@ def wait_until(state: WaitState, scope: Scope, now_ms: int) -> int:
                     ErrorName.QUERY_EVALUATION_ERROR.value,
                     f"The JSONata expression '{_inner(state.seconds)}' specified for the field 'Seconds' "
                     "returned an unexpected result type. "
-                    f"Expected 'integer', but was '{_json_type(seconds)}' "
+                    f"Expected 'integer', but was '{jsonata.json_type_name(seconds)}' "
                     f"for value: {to_json_text(seconds)}",
                 )
         return _delay(now_ms, int(seconds) * 1000)

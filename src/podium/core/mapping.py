@@ -274,22 +274,10 @@ def _jsonata_items(state: MapState, scope: Any, raw_input: JSON) -> list[JSON]:
         raise EvaluationError(
             _QUERY,
             f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
-            f"result type. Expected 'array', but was '{_type_name(value)}' for value: {to_json_text(value)}",
+            f"result type. Expected 'array', but was '{jsonata.json_type_name(value)}' for value: {to_json_text(value)}",
             location="Items",
         )
     return value
-
-
-def _type_name(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _iteration_inputs(
@@ -379,7 +367,7 @@ def _integer_field(
                 _QUERY,
                 f"The JSONata expression '{literal.strip()[2:-2].strip()}' specified for the "
                 f"field '{name}' returned an unexpected result type. Expected 'integer', but was "
-                f"'{_type_name(value)}' for value: {to_json_text(value)}",
+                f"'{jsonata.json_type_name(value)}' for value: {to_json_text(value)}",
             )
         return int(value)
     return int(literal)
