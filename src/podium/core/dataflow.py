@@ -104,7 +104,8 @@ def seconds_field(state: State, name: str, literal: JSON, path: str | None, scop
             raise EvaluationError(
                 ErrorName.QUERY_EVALUATION_ERROR.value,
                 f"The JSONata expression '{_inner(literal)}' specified for the field '{name}' "
-                f"returned an unexpected result type. Expected 'integer', but was '{jsonata.json_type_name(value)}' "
+                "returned an unexpected result type. "
+                f"Expected 'integer', but was '{jsonata.json_type_name(value)}' "
                 f"for value: {to_json_text(value)}",
             )
         return int(value)

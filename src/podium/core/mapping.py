@@ -274,7 +274,8 @@ def _jsonata_items(state: MapState, scope: Any, raw_input: JSON) -> list[JSON]:
         raise EvaluationError(
             _QUERY,
             f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
-            f"result type. Expected 'array', but was '{jsonata.json_type_name(value)}' for value: {to_json_text(value)}",
+            f"result type. Expected 'array', but was '{jsonata.json_type_name(value)}' "
+            f"for value: {to_json_text(value)}",
             location="Items",
         )
     return value
