@@ -88,9 +88,29 @@ def _text(value: JSON) -> str:
 
 def seconds_field(state: State, name: str, literal: JSON, path: str | None, scope: Scope) -> int | None:
     """TimeoutSeconds / HeartbeatSeconds: a literal, a path (JSONPath) or an expression (JSONata)."""
+    return integer_field(name, literal, path, scope, minimum=1, expression_minimum=1)
+
+
+def integer_field(
+    name: str,
+    literal: JSON,
+    path: str | None,
+    scope: Scope,
+    *,
+    minimum: int,
+    expression_minimum: int | None = None,
+    numeric_strings: bool = False,
+) -> int | None:
+    """An integer field given literally, through `{name}Path`, or as a JSONata expression.
+
+    `minimum` bounds the value a path reads (`expression_minimum` an expression's, if any);
+    `numeric_strings` accepts "12" from a path, as AWS does for a Map's fields.
+    """
     if path is not None:
         value = paths.read_path(path, scope, field=f"{name}Path")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+        if numeric_strings and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if not _is_integral(value) or value < minimum:
             raise EvaluationError(
                 _RUNTIME,
                 f"The {name}Path field refers to value {_quoted(value)} which is not a valid integer: {path}",
@@ -100,7 +120,7 @@ def seconds_field(state: State, name: str, literal: JSON, path: str | None, scop
         return None
     if jsonata.is_jsonata_expression(literal):
         value = jsonata.evaluate_expression(literal, scope, field=name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+        if not _is_integral(value) or (expression_minimum is not None and value < expression_minimum):
             raise EvaluationError(
                 ErrorName.QUERY_EVALUATION_ERROR.value,
                 f"The JSONata expression '{_inner(literal)}' specified for the field '{name}' "
@@ -110,6 +130,10 @@ def seconds_field(state: State, name: str, literal: JSON, path: str | None, scop
             )
         return int(value)
     return int(literal)
+
+
+def _is_integral(value: JSON) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value == int(value)
 
 
 def _quoted(value: JSON) -> str:

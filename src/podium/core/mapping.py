@@ -70,14 +70,9 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
         scope = interp._scope(effective, frame, run)
         items = _jsonpath_items(state, scope, effective)
     max_concurrency = (
-        _integer_field(
-            interp, state, "MaxConcurrency", state.max_concurrency, state.max_concurrency_path, scope
-        )
-        or 0
+        _map_integer("MaxConcurrency", state.max_concurrency, state.max_concurrency_path, scope) or 0
     )
-    tolerated_count = _integer_field(
-        interp,
-        state,
+    tolerated_count = _map_integer(
         "ToleratedFailureCount",
         state.tolerated_failure_count,
         state.tolerated_failure_count_path,
@@ -298,17 +293,13 @@ def _iteration_inputs(
     if batcher is None:
         return values
     scope = interp._scope(effective, frame, run)
-    max_items = _integer_field(
-        interp,
-        state,
+    max_items = _map_integer(
         "MaxItemsPerBatch",
         batcher.max_items_per_batch,
         batcher.max_items_per_batch_path,
         scope,
     )
-    max_bytes = _integer_field(
-        interp,
-        state,
+    max_bytes = _map_integer(
         "MaxInputBytesPerBatch",
         batcher.max_input_bytes_per_batch,
         batcher.max_input_bytes_per_batch_path,
@@ -345,33 +336,9 @@ def _batch(items: list[JSON], batch_input: JSON) -> JSON:
     return out
 
 
-def _integer_field(
-    interp: Interpreter, state: MapState, name: str, literal: JSON, path: str | None, scope: Any
-) -> int | None:
-    if path is not None:
-        value = paths.read_path(path, scope, field=f"{name}Path")
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)  # AWS accepts a number written as a string here
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
-            shown = value if isinstance(value, str) else to_json_text(value)
-            raise EvaluationError(
-                _RUNTIME,
-                f'The {name}Path field refers to value "{shown}" which is not a valid integer: {path}',
-            )
-        return int(value)
-    if literal is None:
-        return None
-    if jsonata.is_jsonata_expression(literal):
-        value = jsonata.evaluate_expression(literal, scope, field=name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise EvaluationError(
-                _QUERY,
-                f"The JSONata expression '{literal.strip()[2:-2].strip()}' specified for the "
-                f"field '{name}' returned an unexpected result type. Expected 'integer', but was "
-                f"'{jsonata.json_type_name(value)}' for value: {to_json_text(value)}",
-            )
-        return int(value)
-    return int(literal)
+def _map_integer(name: str, literal: JSON, path: str | None, scope: Any) -> int | None:
+    """A Map's integer fields: non-negative, and AWS reads "12" from a path as 12."""
+    return dataflow.integer_field(name, literal, path, scope, minimum=0, numeric_strings=True)
 
 
 def _number_field(state: MapState, name: str, literal: JSON, path: str | None, scope: Any) -> float | None:
