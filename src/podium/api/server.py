@@ -74,9 +74,9 @@ class ServerOptions:
 def serve(options: ServerOptions) -> int:
     """Run the server until Ctrl-C or SIGTERM; raises ServerError when it cannot start."""
     check_exposure(options.host, options.credentials, insecure=options.insecure)
-    sock = _bind(options.host, options.port)
+    sock = bind_socket(options.host, options.port)
     try:
-        assembly = _assemble(options)
+        assembly = assemble_service(options)
     except BaseException:
         sock.close()
         raise
@@ -110,7 +110,7 @@ def serve(options: ServerOptions) -> int:
     )
     _configure_logging()
     try:
-        _Server(config, drain=assembly.drain).run(sockets=[sock])
+        DrainingServer(config, drain=assembly.drain).run(sockets=[sock])
     finally:
         if not stopped:  # startup failed, or uvicorn never got to the shutdown
             assembly.stop()
@@ -119,7 +119,7 @@ def serve(options: ServerOptions) -> int:
     return 0
 
 
-class _Server(uvicorn.Server):
+class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, *, drain: Callable[[], None] | None = None) -> None:
         super().__init__(config)
         self._drain = drain
@@ -151,7 +151,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _assemble(options: ServerOptions) -> Assembly:
+def assemble_service(options: ServerOptions) -> Assembly:
     config = ServiceConfig(
         db=options.db,
         functions=options.functions,
@@ -201,7 +201,7 @@ def check_exposure(host: str, credentials: Credentials | None, *, insecure: bool
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:

@@ -68,11 +68,11 @@ class EmbeddedServer:
         from podium.api.auth import CredentialsError, load_credentials
         from podium.api.server import (
             GRACEFUL_SHUTDOWN_SECONDS,
+            DrainingServer,
             ServerOptions,
-            _assemble,
-            _bind,
-            _Server,
+            assemble_service,
             banner,
+            bind_socket,
             check_exposure,
         )
         from podium.api.server import ServerError as ApiServerError
@@ -96,11 +96,11 @@ class EmbeddedServer:
                 credentials_source=spec.credentials,
                 insecure=spec.insecure,
             )
-            sock = _bind(spec.host, spec.port)
+            sock = bind_socket(spec.host, spec.port)
         except (ApiServerError, CredentialsError) as exc:
             raise ServerError(str(exc)) from None
         try:
-            assembly = _assemble(options)
+            assembly = assemble_service(options)
         except ApiServerError as exc:
             sock.close()
             raise ServerError(str(exc)) from None
@@ -122,7 +122,7 @@ class EmbeddedServer:
         )
         # podium server's own uvicorn.Server: it answers the long polls before it waits for the
         # requests in flight; off the main thread it leaves the signals to `up`.
-        server = _Server(config, drain=assembly.drain)
+        server = DrainingServer(config, drain=assembly.drain)
         self._server = server
 
         def serve() -> None:
