@@ -80,8 +80,11 @@ class ChildProcess:
             # WNOWAIT: look without reaping, so that the process group id stays ours until the
             # leftovers of the group are killed.
             exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        except ChildProcessError:  # reaped already: Popen.wait below reports what it knows
-            exited = True
+        except ChildProcessError:
+            # Reaped already, by someone else: its pid, and so its group id, may belong to
+            # another process by now. Signal nothing; Popen.wait reports what it knows.
+            self.returncode = self._popen.wait()
+            return self.returncode
         if not exited:
             return None
         self._signal_group(signal.SIGKILL)
