@@ -35,19 +35,29 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_token: dict[str, TaskRef] = {}
+        # The tokens of each execution: an execution's end drops its tokens without a scan of
+        # every task in flight (thousands, under load).
+        self._by_execution: dict[str, set[str]] = {}
 
     def add(self, execution_arn: str, command: InvokeTask) -> None:
         with self._lock:
             self._by_token[command.task_token] = TaskRef(execution_arn, command.command_id, command)
+            self._by_execution.setdefault(execution_arn, set()).add(command.task_token)
 
     def remove(self, token: str) -> None:
         with self._lock:
-            self._by_token.pop(token, None)
+            ref = self._by_token.pop(token, None)
+            if ref is not None:
+                tokens = self._by_execution.get(ref.execution_arn)
+                if tokens is not None:
+                    tokens.discard(token)
+                    if not tokens:
+                        del self._by_execution[ref.execution_arn]
 
     def remove_execution(self, execution_arn: str) -> None:
         with self._lock:
-            for token in [t for t, ref in self._by_token.items() if ref.execution_arn == execution_arn]:
-                del self._by_token[token]
+            for token in self._by_execution.pop(execution_arn, ()):
+                self._by_token.pop(token, None)
 
     def get(self, token: str) -> TaskRef | None:
         with self._lock:
