@@ -153,7 +153,9 @@ class Engine:
         self.stop()
 
     def on_execution_end(self, listener: EndListener) -> None:
-        """Call `listener(execution_arn)` on the engine thread each time an execution ends."""
+        """Call `listener(execution_arn)` each time an execution ends: on the engine thread, or
+        on the starting thread for an execution that ended in its first step. It must be
+        thread-safe."""
         self._end_listeners.append(listener)
 
     # --- state machines and executions ----------------------------------------------------
@@ -250,7 +252,12 @@ class Engine:
             if not self.express and stored.status == "RUNNING" and _same_json(stored.input, input_text):
                 return stored
             raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'", stored)
-        self._enqueue(arn, _Adopt(_Live(interpreter, stored.version), decision))
+        if first.outcome is not None:
+            # Ended in its first step (a machine of Pass, Choice, ...): nothing for the engine
+            # thread to adopt or dispatch, only the end to announce, here and now.
+            self._announce_end(arn)
+        else:
+            self._enqueue(arn, _Adopt(_Live(interpreter, stored.version), decision))
         return stored
 
     def deliver(self, execution_arn: str, signal: Signal) -> None:
@@ -413,9 +420,6 @@ class Engine:
     def _adopt(self, arn: str, adopt: _Adopt) -> None:
         if arn in self._live:
             return  # a signal got here first and loaded it from the store, commands and all
-        if adopt.decision.outcome is not None:
-            self._ended(arn)
-            return
         self._live[arn] = adopt.live
         self._dispatch_owed(arn, adopt.live, adopt.decision, set())
 
@@ -499,6 +503,10 @@ class Engine:
     def _ended(self, arn: str) -> None:
         self._live.pop(arn, None)
         self.tasks.remove_execution(arn)
+        self._announce_end(arn)
+
+    def _announce_end(self, arn: str) -> None:
+        """Tell the end listeners and wake the waiters; thread-safe (both sides hold locks)."""
         for listener in self._end_listeners:
             try:
                 listener(arn)
