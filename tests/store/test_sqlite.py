@@ -211,3 +211,46 @@ def test_every_committed_step_survives_a_killed_process(tmp_path: Path, how: str
         assert store.commit(record.arn, committed, events=[event(committed + 1)]) == committed + 1
     finally:
         store.close()
+
+
+def test_concurrent_starts_and_steps_are_grouped_and_each_lands_once(tmp_path: Path) -> None:
+    """Eight threads start executions (four of them under one shared name) and commit steps at
+    once: the writes share COMMITs, every one lands, and the shared name is created once."""
+    import threading
+
+    store = SQLiteStore(tmp_path / "podium.db")
+    barrier = threading.Barrier(8)
+    created: list[bool] = []
+    conflicts: list[ConflictError] = []
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        for n in range(25):
+            record = execution(f"run-{index}-{n}")
+            store.create_execution(record, start(record))
+            store.commit(record.arn, 0, signals=[TimerFired(1, "t")], events=[event(1)])
+            try:  # a stale version, in the middle of other threads' good writes
+                store.commit(record.arn, 0, events=[event(2)])
+            except ConflictError as exc:
+                conflicts.append(exc)
+        shared = execution("shared")
+        created.append(store.create_execution(shared, start(shared))[1])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert sorted(created) == [False] * 7 + [True]
+        assert len(conflicts) == 8 * 25
+        for index in range(8):
+            for n in range(25):
+                arn = execution(f"run-{index}-{n}").arn
+                assert [e.id for e in store.history(arn)] == [1]
+                record = store.get_execution(arn)
+                assert record is not None and record.version == 1
+        assert store._group.writes == 8 * 25 * 3 + 8
+        assert store._group.transactions < store._group.writes
+    finally:
+        store.close()

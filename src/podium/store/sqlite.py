@@ -1,17 +1,20 @@
 """The SQLite Store: one file, the embedded default.
 
-One connection behind a lock. SQLite takes one writer at a time anyway, so a connection per
-thread would only trade the lock for SQLITE_BUSY retries; with one connection a commit never
-waits on the busy handler (other processes still can, hence busy_timeout). WAL lets readers
-in other processes proceed during a commit, and with synchronous=FULL a commit costs one
-fsync of the WAL. "normal" skips that fsync: still safe from a killed process, not from a
-power cut.
+Writes go through one connection behind a lock: SQLite takes one writer at a time anyway, so
+a writer connection per thread would only trade the lock for SQLITE_BUSY retries. Steps and
+new executions, the writes under load, are group-committed (store.group_commit): concurrent
+ones share a transaction and its fsync. Reads take a connection of their own from a small
+pool: in WAL mode a reader sees the last commit and never waits for a writer, so reads do not
+queue up behind a commit's fsync. With synchronous=FULL a commit costs one fsync of the WAL;
+"normal" skips it: still safe from a killed process, not from a power cut. busy_timeout
+covers other processes on the same file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,6 +43,7 @@ from podium.store.errors import (
     StoreClosedError,
     StoreError,
 )
+from podium.store.group_commit import GroupCommit
 from podium.store.records import (
     ActivityRecord,
     AliasRecord,
@@ -201,20 +205,49 @@ class SQLiteStore:
             raise
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.Lock()
+        self._busy_timeout_s = busy_timeout_ms / 1000
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._group = GroupCommit(self._lock, self._writer)
 
     # --- plumbing ---------------------------------------------------------------------------
 
+    def _writer(self) -> sqlite3.Connection:
+        """The write connection; the caller holds self._lock."""
+        if self._conn is None:
+            raise StoreClosedError()
+        return self._conn
+
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._conn is None:
-                raise StoreClosedError()
-            yield self._conn
+        """A read connection of the pool (each statement sees the last commit)."""
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = self._open_reader()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # not left by our reads; never hand a snapshot on
+                conn.rollback()
+            if self._conn is None:  # closed meanwhile
+                conn.close()
+            else:
+                self._readers.put(conn)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreClosedError()
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only = ON")
+        return conn
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One transaction: all of the block is committed, or none of it."""
-        with self._reading() as conn:
+        with self._lock:
+            conn = self._writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -366,7 +399,12 @@ class SQLiteStore:
     ) -> tuple[ExecutionRecord, bool]:
         start_text = signal_text(start)
         step = None if first_step is None else _encode_step((), first_step.events, first_step.new_commands)
-        with self._writing() as conn:
+
+        # Written as its first step leaves it (version 1, closed if that step ended it): one
+        # INSERT instead of an INSERT and the guarded UPDATE of a later step.
+        stored = record if first_step is None else _after_step(record, first_step.outcome)
+
+        def write(conn: sqlite3.Connection) -> tuple[ExecutionRecord, bool]:
             row = conn.execute(
                 f"SELECT {_EXECUTION_COLUMNS} FROM executions"
                 " WHERE (state_machine_arn = ? AND name = ?) OR arn = ? LIMIT 1",
@@ -376,24 +414,29 @@ class SQLiteStore:
                 return _execution(row), False
             cursor = conn.execute(
                 f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_placeholders(_EXECUTION_FIELDS)})",
-                _values(record, _EXECUTION_FIELDS),
+                _values(stored, _EXECUTION_FIELDS),
             )
+            execution_id = cursor.lastrowid
+            assert execution_id is not None
+            # The start signal is committed at once when its step is written with it.
             conn.execute(
-                "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, 0)",
-                (cursor.lastrowid, start_text),
+                "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, ?)",
+                (execution_id, start_text, int(step is not None)),
             )
-            if first_step is None or step is None:
-                return record, True
-            self._write_step(
-                conn,
-                record.arn,
-                0,
-                step,
-                retired=first_step.retired,
-                consumed_inbox=(),
-                outcome=first_step.outcome,
-            )
-        return _after_step(record, first_step.outcome), True
+            if first_step is not None and step is not None:
+                self._write_rows(
+                    conn,
+                    record.arn,
+                    execution_id,
+                    step,
+                    retired=first_step.retired,
+                    consumed_inbox=(),
+                    outcome=first_step.outcome,
+                    new=True,
+                )
+            return stored, True
+
+        return self._group.run(write)
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._reading() as conn:
@@ -475,7 +518,8 @@ class SQLiteStore:
         # Encode before taking the lock: JSON is the slow part of a big step, and an
         # unencodable value then fails before anything is written.
         step = _encode_step(signals, events, new_commands)
-        with self._writing() as conn:
+
+        def write(conn: sqlite3.Connection) -> None:
             self._write_step(
                 conn,
                 arn,
@@ -485,6 +529,8 @@ class SQLiteStore:
                 consumed_inbox=consumed_inbox,
                 outcome=outcome,
             )
+
+        self._group.run(write)
         return expected_version + 1
 
     def _write_step(
@@ -499,7 +545,6 @@ class SQLiteStore:
         outcome: ExecutionOutcome | None,
     ) -> None:
         """The body of a commit, inside the caller's transaction."""
-        signal_texts, event_rows, command_rows = step
         if outcome is None:
             row = conn.execute(_ADVANCE, (arn, expected_version)).fetchone()
         else:
@@ -518,9 +563,30 @@ class SQLiteStore:
         if row is None:
             raise self._refusal(conn, arn, expected_version)
         (execution_id,) = row
-        conn.execute(
-            "UPDATE journal SET committed = 1 WHERE execution_id = ? AND committed = 0", (execution_id,)
+        self._write_rows(
+            conn, arn, execution_id, step, retired=retired, consumed_inbox=consumed_inbox, outcome=outcome
         )
+
+    def _write_rows(
+        self,
+        conn: sqlite3.Connection,
+        arn: str,
+        execution_id: int,
+        step: _EncodedStep,
+        *,
+        retired: Sequence[str],
+        consumed_inbox: Sequence[int],
+        outcome: ExecutionOutcome | None,
+        new: bool = False,
+    ) -> None:
+        """A step's rows (journal, history, outbox, inbox) for the execution `execution_id`.
+        `new`: it was created in this transaction (no uncommitted journal, outbox or inbox rows
+        yet)."""
+        signal_texts, event_rows, command_rows = step
+        if not new:
+            conn.execute(
+                "UPDATE journal SET committed = 1 WHERE execution_id = ? AND committed = 0", (execution_id,)
+            )
         if signal_texts:
             conn.executemany(
                 "INSERT INTO journal (execution_id, signal) VALUES (?, ?)",
@@ -554,8 +620,10 @@ class SQLiteStore:
                 [(inbox_id, execution_id) for inbox_id in consumed_inbox],
             )
         if outcome is not None:
-            conn.execute("DELETE FROM outbox WHERE execution_id = ?", (execution_id,))
-            conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
+            if command_rows or not new:
+                conn.execute("DELETE FROM outbox WHERE execution_id = ?", (execution_id,))
+            if not new:
+                conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
 
     def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:
         text = signal_text(signal)
@@ -671,6 +739,12 @@ class SQLiteStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        # Readers in use are closed as they come back (they see _conn is None).
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                break
 
 
 _EncodedStep = tuple[list[str], list[tuple[int, int, float, str, str | None]], list[tuple[str, str]]]
