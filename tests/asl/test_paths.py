@@ -344,8 +344,10 @@ def test_result_path_null_dollar_and_nested() -> None:
     out = apply_result_path("$.a.b.c", data, {"r": 1})
     assert out == {"a": {"x": 1, "b": {"c": {"r": 1}}}, "keep": [1, 2]}
     assert data == frozen  # the caller's input is untouched
-    out["keep"].append(3)
-    assert data == frozen  # and not shared either
+    # Copy on write: the objects on the path are new, the rest is shared with the input
+    # (JSON values are never changed in place), so a ResultPath costs the path, not the input.
+    assert out["a"] is not data["a"]
+    assert out["keep"] is data["keep"]
     assert apply_result_path("$.keep[1]", data, "two") == {"a": {"x": 1}, "keep": [1, "two"]}
     assert apply_result_path("$['a']['x']", data, 2) == {"a": {"x": 2}, "keep": [1, 2]}
 

@@ -647,19 +647,19 @@ def path_exists(path: str, scope: Scope) -> bool:
     return compiled.definite or bool(value)
 
 
-def _copy_json(value: JSON) -> JSON:
+def _shallow_copy(value: JSON) -> JSON:
     if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
+        return dict(value)
     if isinstance(value, list):
-        return [_copy_json(v) for v in value]
+        return list(value)
     return value
 
 
 def apply_result_path(result_path: str | None, state_input: JSON, result: JSON) -> JSON:
     """Combine a state's input and result as ResultPath says; `state_input` is never mutated.
 
-    None keeps the input, "$" takes the result, "$.a.b" returns a deep copy of the input with
-    a.b set to `result` (missing objects on the way are created). Raises ValueError for anything
+    None keeps the input, "$" takes the result, "$.a.b" returns a copy of the input with a.b
+    set to `result` (missing objects on the way are created). Raises ValueError for anything
     but a reference path on `$`, and StatesError(States.ReferencePathConflict), with AWS's cause,
     when the input cannot hold the result there (a string input, a number where an object is due).
     """
@@ -670,7 +670,10 @@ def apply_result_path(result_path: str | None, state_input: JSON, result: JSON) 
         raise ValueError(f"ResultPath must be a reference path on '$': {result_path!r}")
     if not compiled.steps:
         return result
-    output = _copy_json(state_input)
+    # Copy on write: only the objects and arrays along the path are copied; the rest is shared
+    # with the input (JSON values are never changed in place once made), so a ResultPath
+    # costs the path's length, not the input's size.
+    output = _shallow_copy(state_input)
     node = output
     for position, step in enumerate(compiled.steps):
         last = position == len(compiled.steps) - 1
@@ -678,12 +681,16 @@ def apply_result_path(result_path: str | None, state_input: JSON, result: JSON) 
             if last:
                 node[step] = result
             else:
-                node = node.setdefault(step, {})
+                child = _shallow_copy(node[step]) if step in node else {}
+                node[step] = child
+                node = child
         elif isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
             if last:
                 node[step] = result
             else:
-                node = node[step]
+                child = _shallow_copy(node[step])
+                node[step] = child
+                node = child
         else:
             raise StatesError(
                 RESULT_PATH_CONFLICT,
