@@ -55,6 +55,11 @@ def _java_token(match: re.Match[str]) -> str:
 def to_json_text(value: JSON) -> str:
     """The compact JSON text of `value`, as AWS prints it. Raises ValueError for NaN/Infinity."""
     text = _ENCODER.encode(value)
+    # Python writes every exponent with its sign (1e+20, 1.5e-05), and the other two cases have
+    # a '.': a text without either is Java's as it is. Substring tests cost far less than the
+    # regular expression, and most texts (no floats at all) stop here.
+    if "." not in text and "e+" not in text and "e-" not in text:
+        return text
     if _MAYBE_JAVA_DIFF.search(text) is None:
         return text
     return _TOKENS.sub(_java_token, text)

@@ -11,7 +11,7 @@ holds exactly the commands still owed after any crash.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from podium.asl.model import JSON
@@ -120,8 +120,24 @@ SIGNAL_TYPES: dict[str, type[Signal]] = {
 }
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(message: object) -> dict[str, Any]:
+    """A message's fields by name, values shared, not copied (dataclasses.asdict deep-copies
+    every payload, which costs more than encoding it): for encoding only."""
+    cls = type(message)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return {name: getattr(message, name) for name in names}
+
+
 def signal_to_json(signal: Signal) -> dict[str, Any]:
-    out = asdict(signal)
+    """The signal as a JSON object (for encoding: payloads are shared with the signal)."""
+    out = _fields_of(signal)
+    if isinstance(signal, StartExecution):
+        out["info"] = _fields_of(signal.info)
     out["kind"] = type(signal).__name__
     return out
 
@@ -170,7 +186,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {cls.__name__: cls for cls in (InvokeT
 
 
 def command_to_json(command: Command) -> dict[str, Any]:
-    out = asdict(command)
+    """The command as a JSON object (for encoding: payloads are shared with the command)."""
+    out = _fields_of(command)
     out["kind"] = type(command).__name__
     return out
 
