@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
-from podium.api.app import ApiSettings, create_app
+from podium.api.app import ApiSettings, PodiumApp, create_app
 from podium.api.protocol import CONTENT_TYPE, TARGET_PREFIX
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -51,12 +50,12 @@ def service() -> FakeService:
     return FakeService()
 
 
-AppFactory = Callable[..., Starlette]
+AppFactory = Callable[..., PodiumApp]
 
 
 @pytest.fixture
 def make_app(service: FakeService) -> AppFactory:
-    def make(settings: ApiSettings | None = None, **kwargs: Any) -> Starlette:
+    def make(settings: ApiSettings | None = None, **kwargs: Any) -> PodiumApp:
         return create_app(service, settings or ApiSettings(check_responses=True), **kwargs)
 
     return make
@@ -69,9 +68,9 @@ async def client(make_app: AppFactory) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def http_client(app: PodiumApp) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app, inside the app's lifespan (as a server runs it)."""
-    async with app.router.lifespan_context(app):
+    async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8083") as client:
             yield client

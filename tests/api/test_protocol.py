@@ -292,6 +292,6 @@ async def test_health_is_503_when_the_service_cannot_tell(make_app: AppFactory) 
 async def test_startup_and_shutdown_run_in_the_lifespan(make_app: AppFactory) -> None:
     events: list[str] = []
     app = make_app(startup=lambda: events.append("start"), shutdown=lambda: events.append("stop"))
-    async with app.router.lifespan_context(app):
+    async with app.lifespan():
         assert events == ["start"]
     assert events == ["start", "stop"]

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from podium import __version__
 from podium.api.auth import MAX_CLOCK_SKEW, Credentials, SigV4Verifier
@@ -47,6 +48,7 @@ from podium.api.protocol import (
 from podium.api.shapes import DEFAULT_PAYLOAD_LIMIT, ApiShapes
 
 log = logging.getLogger("podium.api")
+CONTENT_TYPE_BYTES = CONTENT_TYPE.encode("latin-1")
 
 DEFINITION_LIMIT = 1024 * 1024  # the model's largest string member (Definition)
 # Actions that may hold their thread for a long time (a 60 s long poll, a synchronous
@@ -99,7 +101,7 @@ def create_app(
     shutdown: Callable[[], None] | None = None,
     health: Callable[[], Mapping[str, Any]] | None = None,
     shapes: ApiShapes | None = None,
-) -> Starlette:
+) -> PodiumApp:
     """The ASGI app serving `service`.
 
     `startup` and `shutdown` run (on a thread) when the ASGI server starts and stops the app:
@@ -121,11 +123,33 @@ def create_app(
             finally:
                 api.close()
 
-    return Starlette(
+    rest = Starlette(
         routes=[Route("/", api.handle, methods=["POST"]), Route("/health", api.health, methods=["GET"])],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
         lifespan=lifespan,
     )
+    return PodiumApp(api, rest)
+
+
+class PodiumApp:
+    """The ASGI app: `POST /` (every API call) goes straight to the API's own ASGI handler,
+    the rest (GET /health, 404s, 405s, the lifespan) to Starlette. Starlette's request,
+    routing and middleware cost about as much per call as the rest of the HTTP layer, and
+    POST / needs none of them."""
+
+    def __init__(self, api: _Api, rest: Starlette) -> None:
+        self._api = api
+        self._rest = rest
+
+    def lifespan(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """The app's startup and shutdown, for running it without an ASGI server (tests)."""
+        return self._rest.router.lifespan_context(self._rest)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
+            await self._api.serve(scope, receive, send)
+        else:
+            await self._rest(scope, receive, send)
 
 
 class _Api:
@@ -155,12 +179,34 @@ class _Api:
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def handle(self, request: Request) -> Response:
+        """POST / through Starlette (PodiumApp normally sends it to `serve` first)."""
+        status, headers, body = await self._answer(request.scope, request.receive)
+        return Response(body, status_code=status, headers=dict(headers), media_type=CONTENT_TYPE)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """POST / as a raw ASGI handler."""
+        status, headers, body = await self._answer(scope, receive)
+        raw = [(b"content-type", CONTENT_TYPE_BYTES), (b"content-length", str(len(body)).encode())]
+        raw.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers)
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) of an API call: the request checked in order, then handled."""
         request_id = str(uuid.uuid4())
+        headers = [("x-amzn-RequestId", request_id)]  # botocore reads it into ResponseMetadata
         action = "?"
         try:
-            body = await self._read_body(request)
+            target = content_type = declared = None
+            for name, value in scope["headers"]:
+                if name == b"x-amz-target":
+                    target = value.decode("latin-1")
+                elif name == b"content-type":
+                    content_type = value.decode("latin-1")
+                elif name == b"content-length":
+                    declared = value.decode("latin-1")
+            body = await self._read_body(receive, declared)
             if self.verifier is not None:
-                scope = request.scope
                 raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
                 self.verifier.verify(
                     scope["method"],
@@ -169,10 +215,10 @@ class _Api:
                     [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
                     body,
                 )
-            action = action_of(request.headers.get("x-amz-target"))
+            action = action_of(target)
             if action not in self.shapes.operations:
                 raise _unknown_action(action)
-            check_content_type(request.headers.get("content-type"))
+            check_content_type(content_type)
             params = self.shapes.check_input(action, decode_params(body))
             pool = self._long if action in LONG_ACTIONS else self._short
             loop = asyncio.get_running_loop()
@@ -180,21 +226,19 @@ class _Api:
             result = await loop.run_in_executor(pool, self.service.handle, action, params)
             if self.settings.check_responses:
                 self._check_response(action, result)
-            return Response(encode_response(result), headers=_headers(request_id), media_type=CONTENT_TYPE)
+            return 200, headers, encode_response(result)
         except ApiError as exc:
-            return _error_response(exc.type, exc.message, exc.status, request_id)
+            return exc.status, headers, encode_error(exc.type, exc.message)
         except ClientDisconnect:
             # The client went away before sending its whole body: nobody to answer, no failure.
             log.debug("request %s: the client disconnected before sending its body", request_id)
-            return _error_response("ClientDisconnected", "The client disconnected", 400, request_id)
+            return 400, headers, encode_error("ClientDisconnected", "The client disconnected")
         except Exception:
             log.exception("request %s (%s) failed", request_id, action)
-            return _error_response(
-                "InternalFailure",
-                f"The request processing has failed because of an unknown error (request id {request_id})",
-                500,
-                request_id,
+            message = (
+                f"The request processing has failed because of an unknown error (request id {request_id})"
             )
+            return 500, headers, encode_error("InternalFailure", message)
 
     async def health(self, request: Request) -> Response:
         info: dict[str, Any] = {"ok": True, "version": __version__}
@@ -206,8 +250,7 @@ class _Api:
                 return JSONResponse({**info, "ok": False, "error": type(exc).__name__}, status_code=503)
         return JSONResponse(info)
 
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
+    async def _read_body(self, receive: Receive, declared: str | None) -> bytes:
         if declared is not None and not declared.strip().isdigit():
             raise SerializationException(f"Invalid Content-Length header: {declared!r}")
         limit = self.body_limit
@@ -216,15 +259,21 @@ class _Api:
             raise _too_large(size, limit)  # not worth reading: the connection just closes
         chunks: list[bytes] = []
         received = 0
-        async for chunk in request.stream():
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
             received += len(chunk)
             if received <= limit:
                 chunks.append(chunk)
             elif received > _DRAIN_FACTOR * limit:
                 break
+            if not message.get("more_body", False):
+                break
         if received > limit:
             raise _too_large(max(size, received), limit)
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _check_response(self, action: str, result: dict[str, Any]) -> None:
         problems = self.shapes.output_problems(action, result)
