@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.api_load import LoadResult, start_executions
-from bench.api_servers import ROLE, Server, ServerUnavailableError, moto_server, podium_server, sfn_client
+from bench.api_servers import (
+    ROLE,
+    Server,
+    ServerUnavailableError,
+    moto_server,
+    null_server,
+    podium_server,
+    sfn_client,
+)
 
 STATES = 5
 CLIENT_PROCESSES, CLIENT_THREADS = 4, 2
@@ -410,7 +418,7 @@ def _throughput_figures(t: Throughput | None) -> dict[str, float]:
     }
 
 
-def _throughput_section(podium: Side, moto: Side | None, plan: Plan) -> list[str]:
+def _throughput_section(podium: Side, moto: Side | None, plan: Plan, null: Throughput | None) -> list[str]:
     t_p, t_m = podium.throughput, moto.throughput if moto else None
     p, m = _throughput_figures(t_p), _throughput_figures(t_m)
     threads = CLIENT_PROCESSES * CLIENT_THREADS
@@ -452,6 +460,15 @@ def _throughput_section(podium: Side, moto: Side | None, plan: Plan) -> list[str
         ),
     ]
     lines += _table(rows)
+    n = _throughput_figures(null)
+    if not math.isnan(n["rate"]):
+        # The same clients against a server that answers at once (bench.api_null): what the
+        # client side can produce here at all. A floor above it cannot be shown on this machine.
+        lines.append(
+            f"  the same clients against a server doing nothing (canned answers): {_rate(n['rate'])} calls/s,"
+            f" client CPU {_ms(n['client_cpu'])}/call: the ceiling of this setup on this machine;"
+            f" podium reached {p['rate'] / n['rate']:.0%} of it"
+        )
     if t_p is not None and t_p.backlog_at_end is not None:
         drained = "-" if t_p.drained_after_s is None else f"{t_p.drained_after_s:.2f} s"
         backlog = t_p.backlog_at_end
@@ -501,7 +518,9 @@ def _floor(name: str, measured: str, passed: bool | None) -> str:
     return f"  {name:<48} {measured:>12}   {verdict}"
 
 
-def report(podium: Side, moto: Side | None, plan: Plan, context: dict[str, Any]) -> str:
+def report(
+    podium: Side, moto: Side | None, plan: Plan, context: dict[str, Any], null: Throughput | None = None
+) -> str:
     lines = [
         f"podium API benchmark: podium server {context['podium']} against moto {context['moto']}"
         f" in server mode; boto3 {context['boto3']}, Python {context['python']}",
@@ -509,7 +528,7 @@ def report(podium: Side, moto: Side | None, plan: Plan, context: dict[str, Any])
         " at the start; the server and the client processes share these CPUs",
         "podium: one server process, SQLite in WAL mode with synchronous=FULL (every committed step fsynced)",
         "",
-        *_throughput_section(podium, moto, plan),
+        *_throughput_section(podium, moto, plan, null),
         "",
         *_latency_section(
             f"(b) end to end, a {STATES}-state EXPRESS execution by StartSyncExecution"
@@ -589,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             log("podium: profiling one more throughput window")
             profile = profile_podium(server, Path(args.profile), plan.duration_s)
+    log("null server (canned answers): (a) only, the ceiling of the client side on this machine")
+    with null_server() as server:
+        null = measure_throughput(
+            server, "arn:aws:states:us-east-1:000000000000:stateMachine:null", 1, plan.duration_s
+        )
     moto: Side | None = None
     moto_note = "moto: not run (--no-moto)" if args.no_moto else ""
     if not args.no_moto:
@@ -599,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         except ServerUnavailableError as exc:
             moto_note = f"moto: not measured: {exc}"
             log(moto_note)
-    text = report(podium, moto, plan, context)
+    text = report(podium, moto, plan, context, null)
     if moto_note:
         text += "\n" + moto_note
     if profile:
@@ -611,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
             "plan": asdict(plan),
             "podium": asdict(podium),
             "moto": asdict(moto) if moto else None,
+            "null": asdict(null),
         }
         Path(args.json).write_text(json.dumps(document, indent=1, default=str))
     return 0

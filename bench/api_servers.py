@@ -132,6 +132,23 @@ def podium_server(directory: Path) -> Iterator[Server]:
 
 
 @contextmanager
+def null_server() -> Iterator[Server]:
+    """bench.api_null: canned answers from uvicorn, for the ceiling of the client side."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.api_null"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        endpoint = _read_endpoint(process, r"null listening on (http://\S+)", "null server")
+        yield Server("null", endpoint, process)
+    finally:
+        _stop(process)
+
+
+@contextmanager
 def moto_server() -> Iterator[Server]:
     """moto's ThreadedMotoServer in a process of its own, executing state machines."""
     process = subprocess.Popen(
