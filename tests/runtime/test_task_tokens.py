@@ -7,7 +7,9 @@ from podium.runtime.task_tokens import TaskRegistry
 
 
 def task(command_id: str, token: str) -> InvokeTask:
-    return InvokeTask(command_id=command_id, resource="arn:aws:states:::activity:a", payload={}, task_token=token)
+    return InvokeTask(
+        command_id=command_id, resource="arn:aws:states:::activity:a", payload={}, task_token=token
+    )
 
 
 def test_an_executions_end_drops_its_tasks_and_only_its_tasks() -> None:
