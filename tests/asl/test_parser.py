@@ -36,7 +36,7 @@ from podium.asl.model import (
     WaitState,
     iter_programs,
 )
-from podium.asl.parser import parse_definition
+from podium.asl.parser import parse_definition, parse_state
 from podium.asl.schema import ALLOWED_FIELDS, OPERATORS
 
 CORPUS = sorted(glob.glob("/work/shared/conformance/asl/cases/*.json"))
@@ -634,3 +634,46 @@ def _timed(run: Any) -> float:
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
+
+
+# --- one state on its own (TestState) ---------------------------------------------------------
+
+
+def test_a_state_alone_may_lead_to_states_it_does_not_hold() -> None:
+    state = parse_state(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}],
+            "Next": "Ship",
+        },
+        "Alone",
+    )
+    assert isinstance(state, TaskState)
+    assert (state.name, state.next, state.catch[0].next) == ("Alone", "Ship", "Recover")
+    choice = parse_state(
+        '{"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Yes"}],'
+        ' "Default": "No"}',
+        "Alone",
+    )
+    assert isinstance(choice, ChoiceState) and choice.default == "No"
+    jsonata = parse_state({"Type": "Pass", "QueryLanguage": "JSONata", "End": True}, "Alone")
+    assert jsonata.query_language == QueryLanguage.JSONATA
+    assert parse_state({"Type": "Pass", "End": True}, "Alone").query_language == QueryLanguage.JSONPATH
+
+
+def test_a_state_alone_is_checked_with_pointers_into_itself() -> None:
+    with pytest.raises(DefinitionError) as raised:
+        parse_state({"Type": "Pass", "Next": "A", "Resource": "x"}, "Alone")
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "SCHEMA_VALIDATION_FAILED: Field 'Resource' is not supported at /"
+    ]
+    # Inside a Map or Parallel the programs are whole: their transitions must resolve.
+    inner = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}
+    with pytest.raises(DefinitionError) as raised:
+        parse_state({"Type": "Map", "ItemProcessor": inner, "End": True}, "Alone")
+    assert [(d.code, d.location) for d in raised.value.diagnostics] == [
+        ("MISSING_TRANSITION_TARGET", "/ItemProcessor/States/A/Next")
+    ]
+    with pytest.raises(DefinitionError):
+        parse_state("[1, 2]", "Alone")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -246,8 +245,8 @@ class TestDefinitions:
         )
         assert code == "InvalidDefinition"
 
-    def test_test_state_is_not_implemented_and_says_so(self, sfn: Any) -> None:
-        state = json.dumps({"Type": "Pass", "End": True})
-        code, message = error_of(lambda: sfn.test_state(definition=state, roleArn=ROLE, input="{}"))
+    def test_an_action_podium_does_not_implement_says_so(self, sfn: Any) -> None:
+        arn = "arn:aws:states:us-east-1:000000000000:mapRun:machine/map:0b1c2d3e-0000-4000-8000-000000000000"
+        code, message = error_of(lambda: sfn.update_map_run(mapRunArn=arn, maxConcurrency=1))
         assert code == "UnknownOperationException"
-        assert "TestState" in message and "podium does not implement" in message
+        assert "UpdateMapRun" in message and "podium does not implement" in message

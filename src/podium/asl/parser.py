@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from podium.asl.errors import DefinitionError
+from podium.asl.errors import DefinitionError, Diagnostic
 from podium.asl.model import (
     JSON,
     And,
@@ -42,9 +42,16 @@ from podium.asl.model import (
     WaitState,
 )
 from podium.asl.schema import OPERATORS
-from podium.asl.validation import check_definition, decode_definition, too_deep, validate_definition
+from podium.asl.validation import (
+    MISSING_END,
+    MISSING_TARGET,
+    check_definition,
+    decode_definition,
+    too_deep,
+    validate_definition,
+)
 
-__all__ = ["parse_definition", "validate_definition"]
+__all__ = ["parse_definition", "parse_state", "validate_definition"]
 
 _Obj = Mapping[str, JSON]
 
@@ -75,6 +82,52 @@ def parse_definition(source: str | bytes | Mapping[str, Any]) -> StateMachine:
         timeout_seconds=_int_or_none(definition.get("TimeoutSeconds")),
         version=definition.get("Version"),
         source=definition,
+    )
+
+
+def parse_state(source: str | bytes | Mapping[str, Any], name: str) -> AnyState:
+    """One state on its own (TestState's `definition` without `stateName`), named `name`.
+
+    It is checked as the only state of a machine, but its transitions lead out of the
+    definition: a Next, Default or Catch target that is not there, and the absence of a
+    terminal state, are not problems of a state alone. Diagnostics point into the state itself
+    (`/Type`, not `/States/<name>/Type`). Raises DefinitionError as `parse_definition` does.
+    """
+    decoded = decode_definition(source)
+    if decoded.definition is None:
+        raise DefinitionError(decoded.diagnostics)
+    state = decoded.definition
+    prefix = f"/States/{name.replace('~', '~0').replace('/', '~1')}"
+    machine = {"StartAt": name, "States": {name: state}}
+    diagnostics = [
+        Diagnostic(d.code, d.message, _within(d.location, prefix))
+        for d in check_definition(machine, decoded.duplicates)
+        if not _leads_out(d, prefix)
+    ]
+    if diagnostics:
+        raise DefinitionError(diagnostics)
+    try:
+        return _state(name, state, QueryLanguage.JSONPATH)
+    except RecursionError:
+        raise DefinitionError([too_deep()]) from None
+
+
+def _within(location: str, prefix: str) -> str:
+    """A pointer into the wrapping machine as a pointer into the state ("/" for the state itself)."""
+    if location == prefix or location.startswith(prefix + "/"):
+        return location[len(prefix) :] or "/"
+    return location
+
+
+def _leads_out(diagnostic: Diagnostic, prefix: str) -> bool:
+    """A transition of the state itself to a state the definition does not hold."""
+    if diagnostic.code == MISSING_END:
+        return True
+    if diagnostic.code != MISSING_TARGET or not diagnostic.location.startswith(prefix + "/"):
+        return False
+    rest = diagnostic.location[len(prefix) :].split("/")
+    return rest in (["", "Next"], ["", "Default"]) or (
+        len(rest) == 4 and rest[1] in ("Choices", "Catch") and rest[3] == "Next"
     )
 
 

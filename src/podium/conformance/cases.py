@@ -6,6 +6,11 @@ computed (`${...}`), client calls while the execution ran, or they were recorded
 Those are skipped with a reason, exactly where the official judge skips them, so that both
 count the same cases as attempted. The one thing this runner adds is Lambda: a
 `${LambdaFunctionArn:NAME}` resolves to the ARN of the Python function registered as NAME.
+
+`test_state` cases (the TestState API), which the judge does not drive, follow the same rules,
+but for services: a test needs one only when the state under test calls it for real, that is a
+Task without a mock (a Map or Parallel always has one) whose resource no registered function
+answers. The case's `test_state_request` holds the request's other fields.
 """
 
 from __future__ import annotations
@@ -20,15 +25,14 @@ from typing import Any
 from podium.conformance.matcher import JSON, TOKEN_RE, UNRESOLVED_RE
 
 KINDS = ("execution", "io_case", "express_sync", "test_state")
-DEFAULT_KINDS = ("execution", "io_case", "express_sync")
+DEFAULT_KINDS = KINDS
 TERMINAL_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
 
 LAMBDA_TOKEN_RE = re.compile(r"\$\{LambdaFunctionArn:([^}]{1,100})\}")
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:000000000000:function:{name}"
-
-NOT_IMPLEMENTED_TEST_STATE = "TestState not implemented"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 
 class CorpusError(Exception):
@@ -46,6 +50,7 @@ class Case:
     flags: dict[str, Any] = field(default_factory=dict)
     classification: dict[str, Any] = field(default_factory=dict)
     requirements: dict[str, Any] = field(default_factory=dict)
+    test_state_request: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pure(self) -> bool:
@@ -78,8 +83,8 @@ class Case:
         return frozenset(found)
 
     def lambda_names(self) -> set[str]:
-        """The NAMEs of every `${LambdaFunctionArn:NAME}` in the definition and the input."""
-        text = json.dumps([self.definition, self.input])
+        """The NAMEs of every `${LambdaFunctionArn:NAME}` in the definition, input and request."""
+        text = json.dumps([self.definition, self.input, self.test_state_request])
         return set(LAMBDA_TOKEN_RE.findall(text))
 
 
@@ -116,6 +121,7 @@ def load_case(path: Path) -> Case | None:
         flags=dict(doc.get("flags") or {}),
         classification=dict(doc.get("classification") or {}),
         requirements=dict(doc.get("requirements") or {}),
+        test_state_request=dict(doc.get("test_state_request") or {}),
     )
 
 
@@ -151,8 +157,6 @@ def skip_reason(case: Case, functions: Collection[str] = ()) -> str | None:
     The order of the checks is the judge's, so a case skipped for two reasons is counted under
     the same one.
     """
-    if case.kind == "test_state":
-        return NOT_IMPLEMENTED_TEST_STATE
     missing = sorted(case.lambda_names() - set(functions))
     if missing and functions:
         # With no functions at all the judge's wording follows; with some, say which is missing.
@@ -160,6 +164,8 @@ def skip_reason(case: Case, functions: Collection[str] = ()) -> str | None:
     definition, input_value = resolve(case, functions)
     if UNRESOLVED_RE.search(json.dumps(definition)):
         return "unresolved ${...} in definition"
+    if UNRESOLVED_RE.search(json.dumps(case.test_state_request)):
+        return "unresolved ${...} in the TestState request"
     input_text = json.dumps(input_value)
     if UNRESOLVED_RE.search(input_text):
         return "unresolved ${...} in input"
@@ -173,12 +179,37 @@ def skip_reason(case: Case, functions: Collection[str] = ()) -> str | None:
     if calls:
         return f"needs API calls during execution ({','.join(map(str, calls))})"
     services = case.services
+    if case.kind == "test_state":
+        resource = unmocked_resource(case, definition)
+        # A Lambda function podium stands in for is registered: resolved to its ARN above.
+        if resource is not None and not _registered(resource, functions):
+            return f"needs services ({','.join(services) or resource})"
     # Lambda is the one service podium can stand in for, with the registered functions.
-    if [s for s in services if s != "lambda" or not functions]:
+    elif [s for s in services if s != "lambda" or not functions]:
         return f"needs services ({','.join(services)})"
     if case.expected.get("status") == "RUNNING":
         return "recorded status RUNNING (history captured before termination)"
     return None
+
+
+def unmocked_resource(case: Case, definition: JSON) -> str | None:
+    """The Resource a test_state case's state calls for real (a Task without a mock), if any."""
+    if "mock" in case.test_state_request or not isinstance(definition, dict):
+        return None
+    state: Any = definition
+    name = case.test_state_request.get("stateName")
+    if name is not None:
+        state = next((s for n, s in iter_named_states(definition) if n == name), None)
+    if isinstance(state, dict) and state.get("Type") == "Task" and isinstance(state.get("Resource"), str):
+        return str(state["Resource"])
+    return None
+
+
+def _registered(resource: str, functions: Collection[str]) -> bool:
+    from podium.connectors.functions import function_name
+
+    name = function_name(resource, None)
+    return name is not None and not resource.startswith(LAMBDA_INVOKE) and name in set(functions)
 
 
 def resolve(case: Case, functions: Collection[str]) -> tuple[JSON, JSON]:
@@ -206,15 +237,21 @@ def resolve(case: Case, functions: Collection[str]) -> tuple[JSON, JSON]:
 
 def iter_states(definition: JSON) -> Iterator[dict[str, Any]]:
     """Every state of a definition, those of Parallel branches and Map processors included."""
+    for _, state in iter_named_states(definition):
+        yield state
+
+
+def iter_named_states(definition: JSON) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, state) of every state of a definition, nested ones included."""
     pending = [definition.get("States")] if isinstance(definition, dict) else []
     while pending:
         states = pending.pop()
         if not isinstance(states, dict):
             continue
-        for state in states.values():
+        for name, state in states.items():
             if not isinstance(state, dict):
                 continue
-            yield state
+            yield str(name), state
             for branch in state.get("Branches") or []:
                 if isinstance(branch, dict):
                     pending.append(branch.get("States"))

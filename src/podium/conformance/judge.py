@@ -6,7 +6,9 @@ Levels (README "Levels of agreement"):
   as a multiset when Parallel or Map branches may interleave;
 - events: every normalised event, and events_unordered the same as a multiset.
 io_case and express_sync have the outcome level only (AWS keeps no history of an EXPRESS
-execution; an io_case recorded only the input and output).
+execution; an io_case recorded only the input and output), and so has test_state, whose outcome
+is TestState's answer: the status, the output (SUCCEEDED, CAUGHT_ERROR), the error and cause
+(FAILED, CAUGHT_ERROR, RETRIABLE) and the next state.
 
 Each failing verdict has a `reason`: a short signature without run-specific text, so that
 failures of the same cause are counted together in the report (the judge's wording).
@@ -51,6 +53,7 @@ class Observation:
     cause: str | None = None
     failure: str | None = None  # podium could not run the case: the detail ...
     failure_reason: str | None = None  # ... and its signature
+    next_state: str | None = None  # TestState's nextState
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Observation:
@@ -61,6 +64,7 @@ class Observation:
             cause=record.get("cause"),
             failure=record.get("podium_error"),
             failure_reason=record.get("podium_error_reason"),
+            next_state=record.get("nextState"),
         )
 
 
@@ -68,7 +72,8 @@ def judge_record(case: Case, record: dict[str, Any]) -> dict[str, Verdict]:
     """Every level of the case's kind, for a record as the runner writes it (JSON-shaped)."""
     matcher = Matcher(case.bare_tokens)
     observation = Observation.from_record(record)
-    verdicts = {"outcome": compare_outcome(case.expected, observation, matcher)}
+    compare = compare_test_state if case.kind == "test_state" else compare_outcome
+    verdicts = {"outcome": compare(case.expected, observation, matcher)}
     levels = KIND_LEVELS[case.kind]
     if "events" in levels:
         events = record.get("events")
@@ -92,15 +97,36 @@ def compare_outcome(expected: dict[str, Any], observed: Observation, matcher: Ma
     if want != got:
         return _status_differs(expected, observed)
     if want == "SUCCEEDED":
-        if observed.output is None:
-            return Verdict(False, "output missing", "output missing")
-        value = decode_json_text(observed.output, scalars=True)
-        diffs = matcher.differences(expected.get("output"), value, ("output",))
-        if diffs:
-            return Verdict(False, "; ".join(map(str, diffs[:3])), "output differs")
-        return PASS
+        return _compare_output(expected, observed, matcher)
     if want in FAILED_STATUSES:
         return _compare_failure(expected, observed, matcher)
+    return PASS
+
+
+def compare_test_state(expected: dict[str, Any], observed: Observation, matcher: Matcher) -> Verdict:
+    """TestState's answer: the outcome as above, then for a handled error (CAUGHT_ERROR,
+    RETRIABLE) the error and cause, a catcher's output, and in every case the next state."""
+    verdict = compare_outcome(expected, observed, matcher)
+    status = expected.get("status")
+    if verdict.passed and status in ("CAUGHT_ERROR", "RETRIABLE"):
+        verdict = _compare_failure(expected, observed, matcher)
+    if verdict.passed and status == "CAUGHT_ERROR":
+        verdict = _compare_output(expected, observed, matcher)
+    if not verdict.passed:
+        return verdict
+    want, got = expected.get("nextState"), observed.next_state
+    if matcher.differences(want, got, ("nextState",)):
+        return Verdict(False, f"nextState: expected {want!r}, got {got!r}", "nextState differs")
+    return PASS
+
+
+def _compare_output(expected: dict[str, Any], observed: Observation, matcher: Matcher) -> Verdict:
+    if observed.output is None:
+        return Verdict(False, "output missing", "output missing")
+    value = decode_json_text(observed.output, scalars=True)
+    diffs = matcher.differences(expected.get("output"), value, ("output",))
+    if diffs:
+        return Verdict(False, "; ".join(map(str, diffs[:3])), "output differs")
     return PASS
 
 

@@ -9,10 +9,16 @@ prints for the same file, by construction.
 
 Names follow the judge: the state machine `podium-conf-<seq>-<12 hex>` and the execution a
 UUID, so that ARNs have the shape the corpus's placeholders stand for.
+
+A `test_state` case is a TestState request (`test_state_request`): it is checked against the
+API's shapes and answered by the TestState action itself (podium.service.teststate), with the
+registered functions as its only connector, as a server would answer it; its record adds
+`nextState` and `inspectionData` to the judge's fields.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -29,11 +35,15 @@ from podium.conformance.judge import Verdict, judge_record
 from podium.conformance.matcher import JSON
 
 if TYPE_CHECKING:
+    from podium.api.shapes import ApiShapes
     from podium.connectors.functions import FunctionRegistry
 
 Function = Callable[[Any], Any]
 
 _RESULT_FIELDS = ("status", "output", "error", "cause", "events")
+# The role every test_state request names: the corpus leaves the recording's role out, and the
+# tests that recorded it gave one (but for those of states that need none).
+TEST_STATE_ROLE_ARN = "arn:aws:iam::000000000000:role/podium"
 _CONFORMANCE_DIR = Path(__file__).resolve().parent
 _PODIUM_DIR = _CONFORMANCE_DIR.parent
 
@@ -110,7 +120,10 @@ def run_case(
     t0 = time.perf_counter()
     definition, input_value = resolve(case, names)
     try:
-        record = _execute(case, definition, input_value, registry=registry, seq=seq, seed=seed)
+        if case.kind == "test_state":
+            record = _test_state(case, definition, input_value, registry)
+        else:
+            record = _execute(case, definition, input_value, registry=registry, seq=seq, seed=seed)
         # Judge what would be written: JSON has no tuples, and a value that cannot be
         # written at all is a failure of podium, not of the runner.
         record = json.loads(json.dumps(record))
@@ -178,6 +191,64 @@ def _execute(
         "events": None if express else [event.to_aws() for event in run.events],
     }
     return record
+
+
+def state_test_request(case: Case, definition: JSON, input_value: JSON) -> dict[str, Any]:
+    """The TestState request of a test_state case, as a client sends it (JSON members as text).
+
+    An input the recording did not give (null in the corpus) is left out: TestState's default
+    input, {}, is what the state saw.
+    """
+    request: dict[str, Any] = {"definition": json.dumps(definition), "roleArn": TEST_STATE_ROLE_ARN}
+    if input_value is not None:
+        request["input"] = json.dumps(input_value)
+    for key, value in case.test_state_request.items():
+        # The corpus holds the JSON members (variables, context) decoded; the API takes text.
+        request[key] = (
+            json.dumps(value) if key in ("variables", "context") and not isinstance(value, str) else value
+        )
+    return request
+
+
+def _test_state(
+    case: Case, definition: JSON, input_value: JSON, registry: FunctionRegistry | None
+) -> dict[str, Any]:
+    from podium.api.errors import ApiError
+    from podium.connectors.functions import FunctionConnector, FunctionRegistry
+    from podium.service.teststate import StateTestSettings, run_test_state
+
+    connector = FunctionConnector(registry if registry is not None else FunctionRegistry())
+    try:
+        params = _api_shapes().check_input("TestState", state_test_request(case, definition, input_value))
+        response = run_test_state(params, StateTestSettings(connectors=(connector,)))
+    except ApiError as exc:
+        return _failure_record(
+            case, f"TestState refused: {exc.type}: {exc.message}", f"TestState refused: {exc.type}"
+        )
+    return state_test_record(case, response)
+
+
+@functools.cache
+def _api_shapes() -> ApiShapes:
+    from podium.api.shapes import ApiShapes
+
+    return ApiShapes.load()
+
+
+def state_test_record(case: Case, response: dict[str, Any]) -> dict[str, Any]:
+    """The record of a TestState response: the judge's fields, then nextState and inspectionData."""
+    return {
+        "name": case.name,
+        "kind": case.kind,
+        "skipped": None,
+        "status": response.get("status"),
+        "output": response.get("output"),
+        "error": response.get("error"),
+        "cause": response.get("cause"),
+        "events": None,
+        "nextState": response.get("nextState"),
+        "inspectionData": response.get("inspectionData"),
+    }
 
 
 def _failure_record(case: Case, detail: str, reason: str) -> dict[str, Any]:

@@ -151,6 +151,18 @@ class Interpreter:
         self._redriven_event_id = 0
         self._timeout_timer = EXECUTION_TIMEOUT_TIMER
         self.map_runs: dict[str, Any] = {}  # map run ARN -> podium.core.mapping.MapRun
+        # TestState (podium.core.isolation) runs one state on its own and sets these; an
+        # execution leaves them None. `inspection` collects what the state's fields produced,
+        # under TestState's names (afterInputPath, afterParameters, result, ...); `fixed_context`
+        # is the context object ($$) as the test gives it; `children_stub` stands in for the
+        # branches or iterations of a Parallel or Map, from the tested state, the number of
+        # branches or items and the Map's tolerated failures: it returns the state's result or
+        # raises StateFailure.
+        self.inspection: dict[str, JSON] | None = None
+        self.fixed_context: dict[str, Any] | None = None
+        self.children_stub: Callable[[AnyState, int, int | None, float | None], JSON] | None = None
+        # The items a Map's ItemReader would read (TestState's mapItemReaderData), when given.
+        self.reader_items: list[JSON] | None = None
 
     # --- the public step ------------------------------------------------------------------
 
@@ -288,6 +300,11 @@ class Interpreter:
             self._outstanding.discard(command_id)
             self._task_phase.pop(command_id, None)
             self._decision.retired.append(command_id)
+
+    def _inspect(self, name: str, value: JSON) -> None:
+        """Record a step of the state's data flow for TestState's inspectionData (else nothing)."""
+        if self.inspection is not None:
+            self.inspection[name] = value
 
     def _new_id(self, prefix: str) -> str:
         self._seq += 1
@@ -455,7 +472,11 @@ class Interpreter:
     ) -> Scope:
         assert self.info is not None
         key = (run.retry_count, run.task_token)
-        if map_item is None and run.context is not None and run.context[0] == key:
+        if self.fixed_context is not None:
+            ctx = (
+                self.fixed_context if map_item is None else {**self.fixed_context, "Map": {"Item": map_item}}
+            )
+        elif map_item is None and run.context is not None and run.context[0] == key:
             ctx = run.context[1]
         else:
             ctx = context_object(
@@ -499,8 +520,10 @@ class Interpreter:
         selector = getattr(state, "result_selector", None)
         if selector is not None:
             result = payload.resolve_template(selector.value, self._scope(result, frame, run))
+        self._inspect("afterResultSelector", result)
         assigned = self._assign(state.assign, self._scope(result, frame, run), state)
         merged = dataflow.apply_result_path(getattr(state, "result_path", "$"), raw_input, result)
+        self._inspect("afterResultPath", merged)
         output = dataflow.output_path(state.output_path, merged, self._scope(merged, frame, run))
         return output, assigned
 
@@ -527,10 +550,15 @@ class Interpreter:
         effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
         if state.result is not None:
             result = state.result.value
-        elif state.parameters is not None:
-            result = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
+            # AWS shows a Result as the state's result, and no InputPath or Parameters beside it.
+            self._inspect("result", result)
         else:
-            result = effective
+            self._inspect("afterInputPath", effective)
+            if state.parameters is not None:
+                result = payload.resolve_template(state.parameters.value, self._scope(effective, frame, run))
+            else:
+                result = effective
+            self._inspect("afterParameters", result)
         output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
         return output, assigned, _next(state)
         yield  # pragma: no cover - makes this a generator like the others
@@ -542,12 +570,15 @@ class Interpreter:
             )
             return output, assigned, None
         effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        self._inspect("afterInputPath", effective)
         output = dataflow.output_path(state.output_path, effective, self._scope(effective, frame, run))
         return output, None, None
         yield  # pragma: no cover
 
     def _fail(self, state: FailState, raw_input: JSON, frame: Frame, run: _StateRun) -> Step:
         scope = self._scope(raw_input, frame, run)
+        if state.query_language == QueryLanguage.JSONPATH:
+            self._inspect("afterInputPath", raw_input)  # a Fail state has no InputPath: its input
         error, cause = dataflow.fail_fields(state, scope)
         raise StateFailure(error, cause)
         yield  # pragma: no cover
@@ -571,6 +602,7 @@ class Interpreter:
                 output = jsonata.resolve_template(output_t.value, scope, field="Output")
             return output, assigned, target
         effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+        self._inspect("afterInputPath", effective)
         scope = self._scope(effective, frame, run)
         chosen = choice_rules.choose(state, scope)
         target = chosen.next if chosen is not None else state.default
@@ -587,6 +619,7 @@ class Interpreter:
         effective = raw_input
         if not jsonata_state:
             effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+            self._inspect("afterInputPath", effective)
         scope = self._scope(effective, frame, run)
         fire_at = dataflow.wait_until(state, scope, self._now_ms)
         yield from self._sleep(fire_at)
@@ -635,13 +668,16 @@ class Interpreter:
                 params = jsonata.resolve_template(state.arguments.value, scope, field="Arguments")
             else:
                 params = raw_input
+            self._inspect("afterArguments", params)
         else:
             effective = dataflow.input_path(state.input_path, raw_input, self._scope(raw_input, frame, run))
+            self._inspect("afterInputPath", effective)
             scope = self._scope(effective, frame, run)
             if state.parameters is not None:
                 params = payload.resolve_template(state.parameters.value, scope)
             else:
                 params = effective
+            self._inspect("afterParameters", params)
         timeout = dataflow.seconds_field(
             state, "TimeoutSeconds", state.timeout_seconds, state.timeout_seconds_path, scope
         )
@@ -651,6 +687,7 @@ class Interpreter:
         result = yield from tasks.invoke(
             self, state, kind, params, timeout, heartbeat, frame, run, task_id, token
         )
+        self._inspect("result", result)
         if jsonata_state:
             output, assigned = self._finish_jsonata(state, raw_input, result, frame, run, default=result)
         else:
@@ -704,6 +741,15 @@ class Interpreter:
                 branch_input = payload.resolve_template(
                     state.parameters.value, self._scope(effective, frame, run)
                 )
+        if self.children_stub is not None:  # TestState: a mock stands in for the branches
+            stubbed = self.children_stub(state, len(state.branches), None, None)
+            if jsonata_state:
+                output, assigned = self._finish_jsonata(
+                    state, raw_input, stubbed, frame, run, default=stubbed
+                )
+            else:
+                output, assigned = self._finish_jsonpath(state, raw_input, stubbed, frame, run)
+            return output, assigned, _next(state)
         resumed = run.resumed.progress if run.resumed is not None else None
         if isinstance(resumed, BranchProgress):
             progress = resumed  # a redrive: only the branches that did not succeed run again

@@ -62,13 +62,19 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
 
     jsonata_state = state.query_language == QueryLanguage.JSONATA
     scope = interp._scope(raw_input, frame, run)
+    read = state.item_reader is not None and interp.reader_items is not None
     if jsonata_state:
         effective = raw_input
-        items = _jsonata_items(state, scope, raw_input)
+        items = list(interp.reader_items or ()) if read else _jsonata_items(state, scope, raw_input)
     else:
         effective = dataflow.input_path(state.input_path, raw_input, scope)
+        interp._inspect("afterInputPath", effective)
         scope = interp._scope(effective, frame, run)
-        items = _jsonpath_items(state, scope, effective)
+        if read:
+            items = list(interp.reader_items or ())
+        else:
+            items = _jsonpath_items(state, scope, effective)
+            interp._inspect("afterItemsPath", items)
     max_concurrency = (
         _map_integer("MaxConcurrency", state.max_concurrency, state.max_concurrency_path, scope) or 0
     )
@@ -85,6 +91,14 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
         state.tolerated_failure_percentage_path,
         scope,
     )
+    interp._inspect("maxConcurrency", max_concurrency)
+    if tolerated_count is not None:
+        interp._inspect("toleratedFailureCount", tolerated_count)
+    if tolerated_pct is not None:
+        interp._inspect("toleratedFailurePercentage", tolerated_pct)
+    if interp.children_stub is not None:  # TestState: a mock stands in for the iterations
+        inputs = _iteration_inputs(interp, state, items, effective, frame, run)
+        return interp.children_stub(state, len(inputs), tolerated_count, tolerated_pct)
     distributed = state.processor_mode == "DISTRIBUTED"
     resumed = run.resumed.progress if run.resumed is not None else None
     if isinstance(resumed, BranchProgress):
@@ -190,7 +204,7 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
             elif isinstance(error, StateFailure):
                 failures += 1
                 results[index] = error.error_output()
-                if not tolerant or _exceeded(failures, len(inputs), tolerated_count, tolerated_pct):
+                if not tolerant or tolerance_exceeded(failures, len(inputs), tolerated_count, tolerated_pct):
                     for other in list(running):
                         interp.scheduler.cancel(other)
                     if distributed or tolerant:
@@ -224,7 +238,7 @@ def run_map(interp: Interpreter, state: MapState, raw_input: JSON, frame: Frame,
     return list(results)
 
 
-def _exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:
+def tolerance_exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:
     """Whether the failures so far break the tolerated threshold.
 
     With neither field the threshold is 0 failures; with both, exceeding either one fails the
@@ -289,6 +303,7 @@ def _iteration_inputs(
                 values.append(jsonata.resolve_template(selector.value, scope, field="ItemSelector"))
             else:
                 values.append(payload.resolve_template(selector.value, scope))
+        interp._inspect("afterItemSelector", values)
     batcher = state.item_batcher
     if batcher is None:
         return values
@@ -326,6 +341,7 @@ def _iteration_inputs(
         size += value_size
     if current:
         batches.append(_batch(current, batch_input))
+    interp._inspect("afterItemBatcher", batches)
     return batches
 
 

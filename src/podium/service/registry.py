@@ -47,8 +47,8 @@ class Service:
     def handle(self, name: str, params: Params) -> Response:
         handler = ACTIONS.get(name)
         if handler is None:
-            # The HTTP layer lets through only the API's own actions: this one (TestState,
-            # UpdateMapRun) exists in AWS Step Functions, podium does not serve it.
+            # The HTTP layer lets through only the API's own actions: this one (UpdateMapRun)
+            # exists in AWS Step Functions, podium does not serve it.
             raise UnknownOperationException(
                 f"Unknown operation: {name} is an action of AWS Step Functions that podium does not implement"
             )
