@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,94 @@ def test_a_wait_fires_at_its_time(tmp_path: Path) -> None:
     assert record.status == "SUCCEEDED"
     assert 0.99 <= exited.timestamp - entered.timestamp < 2.0
     store.close()
+
+
+# --- informational steps go into the next commit ---------------------------------------------
+
+SUBMITTED = json.dumps(
+    {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "End": True,
+            }
+        },
+    }
+)
+
+
+class SubmittingConnector:
+    """Reports TaskSubmitted at once, and answers only when the test says so."""
+
+    def __init__(self) -> None:
+        self.replies: list[Any] = []
+        self.commands: list[Any] = []
+
+    def accepts(self, resource: str) -> bool:
+        return resource.startswith("arn:aws:states:::sqs:")
+
+    def invoke(self, command: Any, reply: Any) -> None:
+        from podium.core.messages import TaskSubmitted
+
+        self.commands.append(command)
+        self.replies.append(reply)
+        reply(TaskSubmitted(0, command.command_id, {"MessageId": "m-1"}))
+
+
+def started_with_submission(store: MemoryStore) -> tuple[Engine, SubmittingConnector, str]:
+    connector = SubmittingConnector()
+    engine = Engine(store, connectors=[connector])
+    engine.start()
+    machine = engine.create_state_machine("submitter", SUBMITTED)
+    arn = engine.start_execution(machine.arn, {"a": 1}).arn
+    deadline = time.monotonic() + 10
+    while not connector.replies and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert connector.replies
+    return engine, connector, arn
+
+
+def test_a_submission_is_committed_with_the_answer_that_follows_it() -> None:
+    from podium.core.messages import TaskSucceeded
+
+    store = MemoryStore()
+    engine, connector, arn = started_with_submission(store)
+    try:
+        time.sleep(0.05)  # the engine has applied TaskSubmitted by now; it waits for the next step
+        assert "TaskSubmitted" not in [e.type for e in store.history(arn)]
+        command = connector.commands[0]
+        connector.replies[0](TaskSucceeded(0, command.command_id, {"ok": True}))
+        record = engine.wait(arn, timeout=10)
+        assert record.status == "SUCCEEDED"
+        types = [e.type for e in store.history(arn)]
+        assert types.index("TaskSubmitted") < types.index("TaskSucceeded")
+        assert [e.id for e in store.history(arn)] == list(range(1, len(types) + 1))
+        assert record.version == 2  # the first step, then TaskSubmitted and the answer in one commit
+    finally:
+        engine.stop()
+
+
+def test_a_submission_with_no_answer_is_committed_alone_soon_after() -> None:
+    from podium.runtime.engine import DEFER_SECONDS
+
+    store = MemoryStore()
+    engine, _, arn = started_with_submission(store)
+    try:
+        deadline = time.monotonic() + DEFER_SECONDS + 5
+        while "TaskSubmitted" not in [e.type for e in store.history(arn)]:
+            assert time.monotonic() < deadline, "the deferred step was never committed"
+            time.sleep(0.01)
+        record = store.get_execution(arn)
+        assert record is not None and (record.status, record.version) == ("RUNNING", 2)
+    finally:
+        engine.stop()
+
+
+def test_stopping_the_engine_commits_a_deferred_submission() -> None:
+    store = MemoryStore()
+    engine, _, arn = started_with_submission(store)
+    time.sleep(0.05)
+    engine.stop()
+    assert "TaskSubmitted" in [e.type for e in store.history(arn)]
