@@ -148,8 +148,6 @@ class Engine:
         self._running = True
         self._timers.start()
         for arn in self.store.unfinished_executions():
-            if __import__("os").environ.get("KILLTEST_BREAK_RECOVERY"):  # TEMPORARY
-                continue
             try:
                 self._load(arn)
             except Exception:  # one broken execution must not keep the others down
