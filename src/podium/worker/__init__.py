@@ -33,7 +33,8 @@ at most once.
 Modules: worker.py (handlers, options, start / stop / run), runner.py (threads, answers,
 graceful stop), context.py, outcomes.py (results and errors), heartbeats.py, sources.py (the
 transport port and URLs), broker.py and activities.py (the two kinds of transport), ledger.py,
-liveness.py (the health file `podium up` watches), __main__.py (the command line).
+liveness.py (the health file `podium up` watches), timings.py (handler times for benchmarks,
+opt-in), __main__.py (the command line).
 """
 
 from podium.task_error import TaskError

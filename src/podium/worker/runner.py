@@ -27,7 +27,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from podium.worker import liveness, outcomes
+from podium.worker import liveness, outcomes, timings
 from podium.worker.context import TaskContext, tag_of, task_logger
 from podium.worker.heartbeats import Heartbeats, interval
 from podium.worker.liveness import LivenessFile
@@ -60,6 +60,7 @@ class Runner:
         self._healthy = True
         self._threads: list[threading.Thread] = []
         self._liveness: LivenessFile | None = None
+        self._timings = timings.from_environment()  # None unless $PODIUM_WORKER_TIMINGS: benchmarks
 
     @property
     def in_flight(self) -> int:
@@ -130,6 +131,8 @@ class Runner:
                 self.source.close()
             except Exception:
                 log.exception("closing %s failed", self.source.name)
+        if self._timings is not None:
+            self._timings.close()
         self.finished = True
         log.info("%s: stopped (%d task(s) released)", self.worker.name, len(left))
         return not left
@@ -244,11 +247,14 @@ class Runner:
                 _heartbeats=beats,
             )
             with beats:
+                began = time.perf_counter()
                 try:
                     outcome = outcomes.run(lambda: handler(task.body, ctx))
                 except BaseException:
                     self._release(task)  # not done, not failed: someone else may do it
                     raise
+                if self._timings is not None:
+                    self._timings.record(task.token, time.perf_counter() - began)
         elapsed_ms = (time.monotonic() - started) * 1000
         with self._cond:
             dropped = task.token in self._released
