@@ -208,6 +208,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="the batch's random seed (default: 0)")
     p.add_argument("--example", default=None, metavar="DIR", help="the payment saga example's directory")
     p.add_argument(
+        "--kill-orchestrator",
+        type=int,
+        default=0,
+        metavar="N",
+        help="SIGKILL the orchestrator N times mid-run, at moments spread over the batch, and start it"
+        " again on the same database each time (it then runs as a child process and the batch goes"
+        " through its API; default: 0, the orchestrator runs in the demo's process)",
+    )
+    p.add_argument(
         "--verify",
         default=None,
         metavar="RUN_DIR",
@@ -584,6 +593,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             seed=args.seed,
             example=Path(args.example) if args.example else None,
+            kill_orchestrator=args.kill_orchestrator,
         )
         return run_demo(options)
     except (DemoError, ValueError) as exc:

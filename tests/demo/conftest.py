@@ -7,6 +7,7 @@ ledgers work on copies of its run directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -47,25 +48,32 @@ class DemoRun:
 
 def run_demo(run_dir: Path, *args: str, timeout: float = RUN_TIMEOUT) -> DemoRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "PAYMENT_"))}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "podium.cli",
-            "demo",
-            "--run-dir",
-            str(run_dir),
-            "--example",
-            str(EXAMPLE),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
-    return DemoRun(out.returncode, out.stdout, out.stderr, run_dir)
+    argv = [sys.executable, "-m", "podium.cli", "demo", "--run-dir", str(run_dir), "--example", str(EXAMPLE)]
+    with subprocess.Popen(
+        [*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as demo:
+        try:
+            stdout, stderr = demo.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A hung demo: its services and its orchestrator run in sessions of their own and
+            # would outlive it (polling, on a CI machine, for good). Kill them with it.
+            _kill_tree(demo.pid)
+            stdout, stderr = demo.communicate()
+            pytest.fail(f"podium demo did not end within {timeout:g}s\n{stdout}\n{stderr}\n{run_dir}")
+    return DemoRun(demo.returncode, stdout, stderr, run_dir)
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        family = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 @pytest.fixture(scope="session")

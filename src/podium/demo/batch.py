@@ -1,33 +1,91 @@
 """Running the batch: start the executions a window at a time, wait for each to end, never
 past the deadline.
 
-The executions start through the Service's own StartExecution (in this process, as the API
-would) and are watched in the store. A window of executions in flight, rather than all at
-once, is what a client sending payments does; it also keeps the latencies of the report
-about the services rather than about a queue of a thousand commands.
+The batch talks to the orchestrator through `Executions`: podium's Service in this process
+(`ServiceExecutions`, as the API would call it, watching the store), or a podium server over
+HTTP (podium.demo.client), which may be down for a while when the demo kills it. A window of
+executions in flight, rather than all at once, is what a client sending payments does; it
+also keeps the latencies of the report about the services rather than about a queue of a
+thousand commands.
+
+While the orchestrator does not answer (`UnreachableError`), the batch waits, backing off, and
+tries the same start again: same name, same input. A start whose answer was lost may have
+created the execution; StartExecution is idempotent on name and input, so the retry finds
+that execution instead of making a second one, and a payment is neither lost nor doubled.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from podium.demo.payments import Payment
 
 POLL_SECONDS = 0.05
+MAX_BACKOFF = 1.0  # seconds between tries while the orchestrator does not answer
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 NOT_STARTED = "NOT_STARTED"
+MISSING = "MISSING"
 
 
-class ExecutionService(Protocol):
-    """What of podium's Service the batch uses: its actions and its store."""
+class UnreachableError(Exception):
+    """The orchestrator did not answer (stopped, restarting): the same call may be made again."""
+
+
+class StartRefusedError(Exception):
+    """The orchestrator refused to start the execution, for good: why, for the report."""
+
+
+class Executions(Protocol):
+    """The orchestrator as the batch sees it. `poll_seconds`: between two looks at the statuses."""
+
+    poll_seconds: float
+
+    def start(self, machine_arn: str, name: str, input_text: str) -> str:
+        """The execution's ARN; StartRefusedError, or UnreachableError (then nothing is known)."""
+        ...
+
+    def statuses(self, machine_arn: str, arns: Sequence[str]) -> dict[str, str]:
+        """The status of each execution (MISSING when there is none); UnreachableError."""
+        ...
+
+
+class ServiceLike(Protocol):
+    """What of podium's Service the in-process batch uses: its actions and its store."""
 
     store: Any
 
     def handle(self, name: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ServiceExecutions:
+    """Executions through podium's Service in this process: always there."""
+
+    poll_seconds = POLL_SECONDS
+
+    def __init__(self, service: ServiceLike) -> None:
+        self.service = service
+
+    def start(self, machine_arn: str, name: str, input_text: str) -> str:
+        from podium.api.errors import ApiError
+
+        params = {"stateMachineArn": machine_arn, "name": name, "input": input_text}
+        try:
+            response = self.service.handle("StartExecution", params)
+        except ApiError as exc:
+            raise StartRefusedError(f"{exc.type}: {exc.message}") from None
+        return str(response["executionArn"])
+
+    def statuses(self, machine_arn: str, arns: Sequence[str]) -> dict[str, str]:
+        out = {}
+        for arn in arns:
+            record = self.service.store.get_execution(arn)
+            out[arn] = record.status if record is not None else MISSING
+        return out
 
 
 @dataclass
@@ -43,6 +101,7 @@ class BatchResult:
     executions: list[Started]
     seconds: float
     deadline_passed: bool
+    start_retries: int = 0  # starts tried again because the orchestrator did not answer
 
     def count(self, *statuses: str) -> int:
         return sum(1 for e in self.executions if e.status in statuses)
@@ -52,34 +111,54 @@ Progress = Callable[[int, int, int], None]  # (done, succeeded, failed)
 
 
 def run_batch(
-    service: ExecutionService,
+    executions: Executions,
     machine_arn: str,
     payments: list[Payment],
     *,
     window: int,
     deadline: float,
     progress: Progress | None = None,
+    abandon: threading.Event | None = None,
 ) -> BatchResult:
-    """Start every payment's execution and wait until all have ended or `deadline` (monotonic)."""
+    """Start every payment's execution and wait until all have ended, or `deadline` (monotonic)
+    has passed, or `abandon` is set (the orchestrator is gone for good)."""
     started_at = time.monotonic()
     runs = [Started(p, None, NOT_STARTED) for p in payments]
     waiting = list(reversed(runs))  # popped from the end: in order
     in_flight: list[Started] = []
-    done = succeeded = failed = 0
-    while (waiting or in_flight) and time.monotonic() < deadline:
+    done = succeeded = failed = retries = 0
+    backoff = 0.0
+
+    def going() -> bool:
+        return time.monotonic() < deadline and not (abandon is not None and abandon.is_set())
+
+    while (waiting or in_flight) and going():
+        unreachable = False
         while waiting and len(in_flight) < window:
-            run = waiting.pop()
-            _start(service, machine_arn, run)
+            run = waiting[-1]
+            try:
+                _start(executions, machine_arn, run)
+            except UnreachableError:
+                retries += 1  # it stays first in line, tried again after the pause
+                unreachable = True
+                break
+            waiting.pop()
             if run.arn is None:
                 done += 1
                 failed += 1
             else:
                 in_flight.append(run)
+        try:
+            statuses = (
+                executions.statuses(machine_arn, [r.arn for r in in_flight if r.arn]) if in_flight else {}
+            )
+        except UnreachableError:
+            unreachable = True
+            statuses = {}
         still: list[Started] = []
         for run in in_flight:
             assert run.arn is not None
-            record = service.store.get_execution(run.arn)
-            run.status = record.status if record is not None else "MISSING"
+            run.status = statuses.get(run.arn, run.status)
             if run.status in TERMINAL:
                 done += 1
                 succeeded += run.status == "SUCCEEDED"
@@ -89,23 +168,21 @@ def run_batch(
         in_flight = still
         if progress is not None:
             progress(done, succeeded, failed)
-        if in_flight:
-            time.sleep(POLL_SECONDS)
-    return BatchResult(runs, time.monotonic() - started_at, bool(waiting or in_flight))
+        if unreachable:
+            backoff = min(max(executions.poll_seconds, backoff * 2), MAX_BACKOFF)
+            time.sleep(backoff)
+        elif in_flight:
+            backoff = 0.0
+            time.sleep(executions.poll_seconds)
+    return BatchResult(runs, time.monotonic() - started_at, bool(waiting or in_flight), retries)
 
 
-def _start(service: ExecutionService, machine_arn: str, run: Started) -> None:
-    from podium.api.errors import ApiError
-
-    params = {
-        "stateMachineArn": machine_arn,
-        "name": run.payment.id,
-        "input": json.dumps(run.payment.input()),
-    }
+def _start(executions: Executions, machine_arn: str, run: Started) -> None:
+    """Start `run`'s execution; its start_error when refused. UnreachableError goes through."""
+    input_text = json.dumps(run.payment.input())
     try:
-        response = service.handle("StartExecution", params)
-    except ApiError as exc:  # the report says which payment and why; the audit fails it
-        run.start_error = f"{exc.type}: {exc.message}"
+        run.arn = executions.start(machine_arn, run.payment.id, input_text)
+    except StartRefusedError as exc:  # the report says which payment and why; the audit fails it
+        run.start_error = str(exc)
         return
-    run.arn = str(response["executionArn"])
     run.status = "RUNNING"

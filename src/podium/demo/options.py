@@ -14,6 +14,9 @@ DEFAULT_WINDOW = 16
 # far below what a healthy run reaches.
 BASE_SECONDS = 90.0
 SECONDS_PER_PAYMENT = 1.0
+# Per kill of the orchestrator: its restart on a busy machine, and the timeouts and retries of
+# the steps it cut.
+SECONDS_PER_KILL = 30.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,8 @@ class DemoOptions:
     `faults`: a faults file, "none", or None for the example's faults.yaml.
     `window`: payments in flight at once (the rest wait their turn, as a client would send them).
     `timeout`: seconds the batch may take; past it, what is not finished counts as not terminal.
+    `kill_orchestrator`: times to SIGKILL the orchestrator mid-run and start it again (it then
+    runs as a child process, and the batch goes through its API; podium.demo.kills).
     """
 
     transport: str = "local"
@@ -35,6 +40,7 @@ class DemoOptions:
     timeout: float | None = None
     seed: int | None = None
     example: Path | None = None
+    kill_orchestrator: int = 0
 
     def __post_init__(self) -> None:
         if self.payments < 1:
@@ -43,12 +49,14 @@ class DemoOptions:
             raise ValueError(f"--window must be at least 1, not {self.window}")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(f"--timeout must be positive, not {self.timeout:g}")
+        if self.kill_orchestrator < 0:
+            raise ValueError(f"--kill-orchestrator must not be negative, not {self.kill_orchestrator}")
 
     @property
     def batch_seconds(self) -> float:
         if self.timeout is not None:
             return self.timeout
-        return BASE_SECONDS + SECONDS_PER_PAYMENT * self.payments
+        return BASE_SECONDS + SECONDS_PER_PAYMENT * self.payments + SECONDS_PER_KILL * self.kill_orchestrator
 
 
 def new_run_dir(parent: Path | None = None) -> Path:

@@ -1,7 +1,8 @@
 """demo.json: what a run leaves in its directory for `podium demo --verify DIR` to check again.
 
 The payments as they were made (with their kind, which the executions do not carry), their
-execution ARNs, where the database is, and what the supervisor saw. The rest (statuses,
+execution ARNs, where the database is, what the supervisor saw, and the orchestrator's
+kills (`--kill-orchestrator`) with the starts the batch had to try again. The rest (statuses,
 histories, ledgers) is read again from the database and the ledgers themselves, so that a
 later verification judges what is there now, not what the run remembered.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.demo.batch import Started
+from podium.demo.kills import Kill
 from podium.demo.payments import Payment
 
 FILE = "demo.json"
@@ -28,6 +30,9 @@ class RunRecord:
     seconds: float
     executions: list[Started]
     restarts: dict[str, int] = field(default_factory=dict)
+    kills_asked: int = 0
+    kills: list[Kill] = field(default_factory=list)
+    start_retries: int = 0
 
     @property
     def ledgers(self) -> Path:
@@ -40,6 +45,11 @@ class RunRecord:
             "transport": self.transport,
             "seconds": self.seconds,
             "restarts": self.restarts,
+            "orchestrator": {
+                "kills_asked": self.kills_asked,
+                "kills": [kill.to_json() for kill in self.kills],
+                "start_retries": self.start_retries,
+            },
             "payments": [
                 {**run.payment.to_json(), "execution_arn": run.arn, "start_error": run.start_error}
                 for run in self.executions
@@ -63,6 +73,7 @@ class RunRecord:
         for item in document["payments"]:
             arn, error = item.pop("execution_arn"), item.pop("start_error")
             executions.append(Started(Payment.from_json(item), arn, "UNKNOWN", error))
+        orchestrator = document.get("orchestrator", {})
         return cls(
             run_dir=run_dir,
             db=str(document["db"]),
@@ -70,4 +81,7 @@ class RunRecord:
             seconds=float(document["seconds"]),
             executions=executions,
             restarts={str(k): int(v) for k, v in document.get("restarts", {}).items()},
+            kills_asked=int(orchestrator.get("kills_asked", 0)),
+            kills=[Kill.from_json(item) for item in orchestrator.get("kills", [])],
+            start_retries=int(orchestrator.get("start_retries", 0)),
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from podium.demo.audit import AuditResult, Totals
 from podium.demo.calls import CallStats
+from podium.demo.kills import Kill
 
 SHOWN_PROBLEMS = 25
 
@@ -24,6 +25,10 @@ class Summary:
     run_dir: Path
     restarts: dict[str, int] = field(default_factory=dict)  # service -> restarts of its replicas
     crashes: list[tuple[str, str]] = field(default_factory=list)  # (service, before | after its write)
+    kills_asked: int = 0  # --kill-orchestrator
+    kills: list[Kill] = field(default_factory=list)
+    running_at_kills: list[int] = field(default_factory=list)  # executions each kill cut short
+    start_retries: int = 0  # starts tried again while the orchestrator was away
 
 
 def render(summary: Summary) -> str:
@@ -41,6 +46,8 @@ def render(summary: Summary) -> str:
     lines.append(_row("retries", _retries(summary.calls)))
     lines.append(_row("compensations", _compensations(summary.compensated, totals)))
     lines.append(_row("services", _services(summary.restarts, summary.crashes)))
+    if summary.kills_asked or summary.kills:
+        lines.append(_row("orchestrator", _kills(summary)))
     lines.append(_row("ledgers", _ledgers(totals)))
     lines += _checks(summary.audit, summary.payments)
     where = f"{summary.run_dir} (database, ledgers/, demo.log: the server's and the services' output)"
@@ -118,6 +125,26 @@ def _services(restarts: dict[str, int], crashes: list[tuple[str, str]]) -> str:
         crashed += f" ({len(crashes) - after} before the ledger write, {after} after it, before answering)"
     restarted = ", ".join(f"{name} {n}" for name, n in restarts.items() if n) or "none"
     return f"{crashed}; restarts: {restarted}"
+
+
+def _kills(summary: Summary) -> str:
+    kills, asked = summary.kills, summary.kills_asked
+    count = f"{len(kills)} time{'s' if len(kills) != 1 else ''}"
+    if len(kills) < asked:
+        count = f"{len(kills)} of the {asked} times asked"
+    moments = []
+    for kill, running in zip(kills, summary.running_at_kills, strict=True):
+        back = (
+            f"back in {kill.down_seconds:.1f} s"
+            if kill.restarted_pid is not None and kill.down_seconds is not None
+            else f"did NOT come back: {kill.error}"
+        )
+        moments.append(f"after {kill.ended} payments ended, {running} running ({back})")
+    text = f"killed {count} with SIGKILL mid-run, restarted on the same database"
+    if moments:
+        text += ": " + ", ".join(moments)
+    retried = summary.start_retries
+    return text + f"; {retried} start{'s' if retried != 1 else ''} retried while it was away"
 
 
 def _ledgers(totals: Totals) -> str:

@@ -6,6 +6,10 @@ does), register the state machine, start the services and wait for them to be he
 run the batch; stop the services, then the server, then remove the broker namespace; read
 the histories and the ledgers back, audit them, print the table. Every wait has a deadline:
 the services' start, the batch, their stop (grace and SIGKILL), the server's stop.
+
+With --kill-orchestrator the server is a child process instead (podium.demo.orchestrator),
+the batch goes through its API (podium.demo.client), and podium.demo.kills SIGKILLs it and
+starts it again while the batch runs.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from podium.arns import ArnFactory
 from podium.demo import brokers, example
 from podium.demo.audit import audit, read_ledgers
-from podium.demo.batch import Started, run_batch
+from podium.demo.batch import Executions, ServiceExecutions, Started, run_batch
 from podium.demo.calls import aggregate, calls_of
+from podium.demo.kills import OrchestratorKiller, running_at
 from podium.demo.options import DemoOptions, new_run_dir
+from podium.demo.orchestrator import OrchestratorError, OrchestratorProcess
 from podium.demo.payments import Payment, generate
 from podium.demo.progress import ProgressBar
 from podium.demo.record import RunRecord
@@ -34,8 +41,8 @@ from podium.supervisor.config import UpConfig
 from podium.transports.factory import TransportSpec
 
 if TYPE_CHECKING:
-    from podium.service.registry import Service
     from podium.supervisor.output import Console
+    from podium.supervisor.supervisor import TaskHooks
 
 READY_SECONDS = 60.0  # for eight Python processes to start and report healthy on a busy machine
 
@@ -103,19 +110,41 @@ def _run(
 
     with open(run_dir / "demo.log", "w", encoding="utf-8") as log:
         console = Console(log, colour=False)  # the server's and the services' lines, for later
-        with _saga(config, transport, console, run_dir) as (service, services):
+        with (
+            _orchestrator(options, config, transport, console) as orchestrator,
+            _services(config, orchestrator, console, run_dir) as services,
+        ):
             machine = ArnFactory(config.server.region, config.server.account).state_machine(
                 example.STATE_MACHINE
             )
             bar = None if options.check else ProgressBar(len(payments), err)
-            result = run_batch(
-                service,
-                machine,
-                payments,
-                window=options.window,
-                deadline=time.monotonic() + options.batch_seconds,
-                progress=bar.update if bar is not None else None,
-            )
+            killer = None
+            if orchestrator.process is not None and options.kill_orchestrator:
+                killer = OrchestratorKiller(
+                    orchestrator.process, options.kill_orchestrator, len(payments), console
+                )
+
+            def progress(done: int, succeeded: int, failed: int) -> None:
+                if bar is not None:
+                    bar.update(done, succeeded, failed)
+                if killer is not None:
+                    killer.observe(done)
+
+            if killer is not None:
+                killer.start()
+            try:
+                result = run_batch(
+                    orchestrator.executions,
+                    machine,
+                    payments,
+                    window=options.window,
+                    deadline=time.monotonic() + options.batch_seconds,
+                    progress=progress,
+                    abandon=killer.abandon if killer is not None else None,
+                )
+            finally:
+                if killer is not None:
+                    killer.stop()
             if bar is not None:
                 ended = ("FAILED", "TIMED_OUT", "ABORTED")
                 bar.close(result.count("SUCCEEDED", *ended), result.count("SUCCEEDED"), result.count(*ended))
@@ -126,48 +155,109 @@ def _run(
         seconds=result.seconds,
         executions=result.executions,
         restarts=services.restarts(),
+        kills_asked=options.kill_orchestrator,
+        kills=killer.kills if killer is not None else [],
+        start_retries=result.start_retries,
     )
 
 
+@dataclass(frozen=True)
+class _Orchestrator:
+    """The orchestrator of a run as the rest sees it: where the batch starts executions, where
+    the services find it, the supervisor's hooks into its activity queues (in process only),
+    and its process when it runs as a child (to be killed)."""
+
+    executions: Executions
+    endpoint: str
+    worker_transport: str
+    hooks: TaskHooks | None = None
+    process: OrchestratorProcess | None = None
+
+
 @contextmanager
-def _saga(
-    config: UpConfig, transport: TransportSpec, console: Console, run_dir: Path
-) -> Iterator[tuple[Service, SupervisedServices]]:
-    """The server and the services, up and healthy; stopped afterwards whatever happened:
-    the services first (their last answers still land), then the server, then the broker
-    namespace."""
+def _orchestrator(
+    options: DemoOptions, config: UpConfig, transport: TransportSpec, console: Console
+) -> Iterator[_Orchestrator]:
+    """The server, serving with the state machine registered; stopped afterwards whatever
+    happened, and then the broker namespace removed. In this process (EmbeddedServer, as `podium
+    up` runs it), or as a child process when it is to be killed (podium.demo.orchestrator)."""
+    if options.kill_orchestrator:
+        with _child_orchestrator(config, transport, console) as child:
+            yield child
+        return
     from podium.supervisor.server import EmbeddedServer, ServerError
-    from podium.supervisor.supervisor import Supervisor
-    from podium.supervisor.up import service_environment
 
     server = EmbeddedServer(config.server, console)
-    services: SupervisedServices | None = None
     try:
         try:
             server.start()
             server.register(config.state_machines, config.activities)
         except ServerError as exc:
             raise DemoError(str(exc)) from None
-        supervisor = Supervisor(
-            config.services,
-            console,
-            environment=service_environment(config, server.endpoint, server.worker_transport),
+        yield _Orchestrator(
+            ServiceExecutions(server.assembly.service),
+            server.endpoint,
+            server.worker_transport,
             hooks=server.task_hooks(),
         )
-        services = SupervisedServices(supervisor)
-        services.start()
-        try:
-            services.wait_ready(READY_SECONDS)
-        except ServicesError as exc:
-            raise DemoError(f"{exc}: {run_dir / 'demo.log'}") from None
-        yield server.assembly.service, services
     finally:
-        if services is not None:
-            services.stop()
         opened = server.assembly is not None  # else the broker was never reached: nothing to remove
         server.stop()
         if opened:
             brokers.remove_namespace(transport, example.SERVICES)
+
+
+@contextmanager
+def _child_orchestrator(
+    config: UpConfig, transport: TransportSpec, console: Console
+) -> Iterator[_Orchestrator]:
+    from podium.demo.client import ApiExecutions
+
+    process = OrchestratorProcess(config.server, transport, console)
+    executions: ApiExecutions | None = None
+    try:
+        try:
+            process.start()
+            process.register(config.state_machines, config.activities)
+        except OrchestratorError as exc:
+            raise DemoError(str(exc)) from None
+        executions = ApiExecutions(process.endpoint, region=config.server.region)
+        # No hooks: the supervisor cannot reach into another process's activity queues, so a dead
+        # replica's tasks wait out their timeouts and are retried, rather than going back at once.
+        yield _Orchestrator(executions, process.endpoint, process.worker_transport, process=process)
+    finally:
+        if executions is not None:
+            executions.close()
+        process.stop()
+        if process.pids:
+            brokers.remove_namespace(transport, example.SERVICES)
+
+
+@contextmanager
+def _services(
+    config: UpConfig, orchestrator: _Orchestrator, console: Console, run_dir: Path
+) -> Iterator[SupervisedServices]:
+    """The services, up and healthy; stopped afterwards (before the server, so that their last
+    answers still land)."""
+    from podium.supervisor.supervisor import Supervisor
+    from podium.supervisor.up import service_environment
+
+    supervisor = Supervisor(
+        config.services,
+        console,
+        environment=service_environment(config, orchestrator.endpoint, orchestrator.worker_transport),
+        hooks=orchestrator.hooks,
+    )
+    services = SupervisedServices(supervisor)
+    services.start()
+    try:
+        try:
+            services.wait_ready(READY_SECONDS)
+        except ServicesError as exc:
+            raise DemoError(f"{exc}: {run_dir / 'demo.log'}") from None
+        yield services
+    finally:
+        services.stop()
 
 
 def analyse(record: RunRecord) -> Summary:
@@ -202,6 +292,10 @@ def analyse(record: RunRecord) -> Summary:
         run_dir=record.run_dir,
         restarts=record.restarts,
         crashes=_crashes(record.run_dir),
+        kills_asked=record.kills_asked,
+        kills=record.kills,
+        running_at_kills=[running_at(kill, executions.values()) for kill in record.kills],
+        start_retries=record.start_retries,
     )
 
 
