@@ -13,116 +13,25 @@
    overhead per step.
 
 Brokers: $PODIUM_TEST_REDIS_URL / $PODIUM_TEST_RABBITMQ_URL, else the local defaults; each run
-uses a namespace of its own and deletes it afterwards.
+uses a namespace of its own and deletes it afterwards (bench.brokers, shared with bench.saga_bench).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bench.brokers import Broker, Percentiles, round_trips
 from podium.connectors.queue import QueueConnector
 from podium.connectors.replies import ReplyConsumer
 from podium.runtime.engine import Engine
 from podium.store.sqlite import SQLiteStore
-from podium.transports.base import Command, Reply, Transport
-
-REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RABBITMQ_URL = os.environ.get("PODIUM_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-
-
-@dataclass
-class Percentiles:
-    p50: float
-    p95: float
-    p99: float
-
-    @classmethod
-    def of(cls, samples_ms: list[float]) -> Percentiles:
-        ordered = sorted(samples_ms)
-
-        def at(q: float) -> float:
-            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-        return cls(at(0.50), at(0.95), at(0.99))
-
-    def __str__(self) -> str:
-        return f"p50 {self.p50:6.3f} ms   p95 {self.p95:6.3f} ms   p99 {self.p99:6.3f} ms"
-
-
-class Broker:
-    """Transports of one kind in a namespace of their own, deleted afterwards."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.prefix = f"podiumbench-{uuid.uuid4().hex[:8]}"
-        self.opened: list[Transport] = []
-        self._shared: Transport | None = None
-
-    def transport(self) -> Transport:
-        made: Transport
-        if self.kind == "inprocess":
-            from podium.transports.inprocess import InProcessTransport
-
-            if self._shared is None:
-                self._shared = InProcessTransport()
-                self.opened.append(self._shared)
-            return self._shared
-        if self.kind == "redis":
-            from podium.transports.redis import RedisTransport
-
-            made = RedisTransport(REDIS_URL, prefix=self.prefix)
-        else:
-            from podium.transports.rabbitmq import RabbitMQTransport
-
-            made = RabbitMQTransport(RABBITMQ_URL, prefix=self.prefix)
-        self.opened.append(made)
-        return made
-
-    def close(self) -> None:
-        for transport in self.opened:
-            transport.close()
-        if self.kind == "redis":
-            import redis
-
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=f"{self.prefix}:*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
-        elif self.kind == "rabbitmq":
-            import pika
-
-            connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-            channel = connection.channel()
-            for name in ("cmd.bench", "cmd.svc", "reply.podium"):
-                channel.queue_delete(f"{self.prefix}.{name}")
-            connection.close()
-
-
-def round_trips(broker: Broker, count: int) -> Percentiles:
-    producer, consumer = broker.transport(), broker.transport()
-    command = Command("t" * 120, "bench", {"amount": 12.5, "card": "4242"}, "podium", "arn:x", "Step")
-    samples: list[float] = []
-    for i in range(count + 50):
-        started = time.perf_counter()
-        producer.send_command(command)
-        deliveries: list[Any] = []
-        while not deliveries:
-            deliveries = consumer.receive_commands("bench", "bench-consumer", wait_ms=1000)
-        deliveries[0].ack()
-        if i >= 50:  # the first ones connect and warm up
-            samples.append((time.perf_counter() - started) * 1000)
-    return Percentiles.of(samples)
+from podium.transports.base import Command, Reply
 
 
 def steps(broker: Broker, step_count: int, executions: int) -> Percentiles:
