@@ -131,3 +131,13 @@ def test_a_manual_beat_postpones_the_automatic_one() -> None:
         assert len(sent) == 1
         time.sleep(0.5)
         assert len(sent) == 2
+
+
+def test_a_task_that_ends_before_its_first_beat_starts_no_thread() -> None:
+    sent: list[int] = []
+    beats = Heartbeats(lambda: sent.append(1) or True, 0.3, tag="quick")
+    with beats:
+        pass
+    time.sleep(0.5)  # past the first beat's time: nothing starts for a task that has ended
+    assert beats._thread is None and sent == []
+    assert not [t for t in threading.enumerate() if t.name == "podium-heartbeat-quick"]

@@ -16,6 +16,8 @@ Manual beats closer together than `min_spacing` (a quarter second) are coalesced
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -73,17 +75,28 @@ class Heartbeats:
 
     def __enter__(self) -> Heartbeats:
         if self.every:
-            self._thread = threading.Thread(
-                target=self._auto, name=f"podium-heartbeat-{self._tag}", daemon=True
-            )
-            self._thread.start()
+            # No thread yet: most tasks end before their first beat is due, and a thread's start
+            # and join would sit in every task's way. A task still running then gets its own.
+            _LATE_STARTER.add(self._last + self.every, self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
             # A heartbeat in progress may be slow (a retrying client): don't hold the answer for it.
-            self._thread.join(timeout=0.1)
+            thread.join(timeout=0.1)
+
+    def _start_thread(self) -> None:
+        """Called when the first automatic beat is due: the task's own heartbeat thread."""
+        with self._lock:
+            if self._stop.is_set() or self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._auto, name=f"podium-heartbeat-{self._tag}", daemon=True
+            )
+        self._thread.start()
 
     def _auto(self) -> None:
         assert self.every is not None
@@ -109,3 +122,42 @@ class Heartbeats:
         if not still_open:
             self.closed = True
         return still_open
+
+
+class _LateStarter:
+    """One thread per process that starts a task's heartbeat thread when its first beat is due.
+
+    A slow heartbeat never holds up another task's: this thread only starts threads, and each
+    long task beats on its own. Entries of tasks that ended stay until their time comes and are
+    dropped then (one small tuple per task, for at most one interval).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, Heartbeats]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, due: float, beats: Heartbeats) -> None:
+        with self._cond:
+            heapq.heappush(self._due, (due, next(self._order), beats))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="podium-heartbeats", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                due, _, beats = self._due[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+            beats._start_thread()
+
+
+_LATE_STARTER = _LateStarter()
