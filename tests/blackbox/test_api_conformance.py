@@ -37,6 +37,10 @@ PURE_KINDS = ("execution", "io_case", "express_sync")
 OUTCOME_FLOOR = 0.97
 EVENT_TYPES_FLOOR = 0.90
 JOBS = 16  # most of a case's time is a Wait state's: cases wait side by side
+# The judge's wall-clock budget per case, beyond the waits the case itself holds (its default
+# is 10 s). A budget, not a verdict: an execution that ends wrong still fails its case, one that
+# is merely slow on a loaded 2-core CI machine (16 cases at once) does not.
+CASE_TIMEOUT = "30"
 RUN_TIMEOUT = 240
 DRIVER_KINDS = {"activity", "child execution", "stop execution", "computed value"}
 
@@ -131,6 +135,8 @@ def api_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRun]:
             "--drivers",
             "--jobs",
             str(JOBS),
+            "--case-timeout",
+            CASE_TIMEOUT,
             "--json",
             str(verdicts),
             "--top",
