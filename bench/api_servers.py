@@ -132,47 +132,45 @@ def podium_server(directory: Path) -> Iterator[Server]:
 
 
 @contextmanager
-def null_server() -> Iterator[Server]:
-    """bench.api_null: canned answers from uvicorn, for the ceiling of the client side."""
+def _bench_module(name: str) -> Iterator[Server]:
+    """`python -m bench.api_NAME` in a process of its own, once it printed
+    `NAME listening on URL`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.api_null"],
+        [sys.executable, "-m", f"bench.api_{name}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=ROOT,
     )
     try:
-        endpoint = _read_endpoint(process, r"null listening on (http://\S+)", "null server")
-        yield Server("null", endpoint, process)
+        endpoint = _read_endpoint(process, rf"{name} listening on (http://\S+)", f"{name} server")
+        yield Server(name, endpoint, process)
     finally:
         _stop(process)
 
 
 @contextmanager
+def null_server() -> Iterator[Server]:
+    """bench.api_null: canned answers from uvicorn, for the ceiling of the client side."""
+    with _bench_module("null") as server:
+        yield server
+
+
+@contextmanager
 def moto_server() -> Iterator[Server]:
     """moto's ThreadedMotoServer in a process of its own, executing state machines."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.api_moto"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        endpoint = _read_endpoint(process, r"moto listening on (http://\S+)", "moto server")
+    with _bench_module("moto") as server:
         body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
         request = urllib.request.Request(
-            f"{endpoint}/moto-api/config",
+            f"{server.endpoint}/moto-api/config",
             data=body,
             headers={"Content-Type": "application/json"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()  # moto's answer does not echo the stepfunctions setting: tried below
-        _check_moto_executes(endpoint)
-        yield Server("moto", endpoint, process)
-    finally:
-        _stop(process)
+        _check_moto_executes(server.endpoint)
+        yield server
 
 
 def _check_moto_executes(endpoint: str) -> None:
