@@ -3,12 +3,14 @@ messages (XAUTOCLAIM), a consumer taking back its own after a restart, bounded s
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import redis
 
-from podium.transports.base import Command, Delivery, Reply, TransportError
-from podium.transports.redis import RedisDelivery, RedisTransport
+from podium.transports.base import Answers, Command, Delivery, Reply, TransportError
+from podium.transports.redis import SEND_TIMEOUT, RedisDelivery, RedisTransport
 from tests.transports.brokers import Namespace, broker_sockets
 
 
@@ -181,3 +183,60 @@ def test_closing_leaves_no_connection_open(redis_ns: Namespace) -> None:
     assert broker_sockets(6379) > before
     transport.close()
     assert broker_sockets(6379) == before
+
+
+def test_answer_publishes_the_reply_and_acks_the_command_in_one_step(redis_ns: Namespace) -> None:
+    transport = redis_ns.transport()
+    transport.send_command(command("tok-7"))
+    [delivery] = receive(transport, "w1")
+    assert isinstance(delivery, Answers)
+    client = raw(redis_ns)
+    try:
+        delivery.answer("podium", Reply("tok-7", "success", output={"ok": True}))
+        # Done: gone from the command stream, pending nowhere; the answer is on the reply stream.
+        assert client.xlen(f"{redis_ns.prefix}:cmd:svc") == 0
+        assert client.xinfo_groups(f"{redis_ns.prefix}:cmd:svc")[0]["pending"] == 0
+        [answer] = transport.receive_replies("podium", "orch", wait_ms=1000)
+        assert answer.message == Reply("tok-7", "success", output={"ok": True})
+        answer.ack()
+        assert receive(transport, "w2", wait_ms=100) == []
+    finally:
+        client.close()
+
+
+def test_a_send_to_a_hung_redis_gives_up_after_the_send_timeout() -> None:
+    """Sends have connections of their own, whose sockets give up after SEND_TIMEOUT (not the
+    blocking reads' 15 s): a hung Redis cannot hold a sender (for `quick_send`, the engine's
+    thread) longer than that."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_never_answer() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    acceptor = threading.Thread(target=accept_and_never_answer, daemon=True)
+    acceptor.start()
+    transport = RedisTransport(f"redis://127.0.0.1:{server.getsockname()[1]}/0")
+    try:
+        assert transport.quick_send
+        started = time.monotonic()
+        try:
+            transport.send_command(command())
+        except TransportError:
+            pass
+        else:
+            raise AssertionError("a send to a Redis that never answers returned")
+        assert SEND_TIMEOUT <= time.monotonic() - started < SEND_TIMEOUT + 2
+    finally:
+        stop.set()
+        acceptor.join()
+        transport.close()
+        for conn in accepted:
+            conn.close()
+        server.close()

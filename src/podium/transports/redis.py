@@ -27,6 +27,14 @@ service answers it again from its ledger.
 
 redis-py's client is thread-safe (a pool of connections), so one transport serves every
 thread; a blocking read holds one connection for its duration, in chunks of at most 5 s.
+Writes (XADD, acks) go through a second pool whose sockets time out after SEND_TIMEOUT
+seconds instead of the blocking reads' 15: a send is never held up longer than that, which
+is what lets the orchestrator send a command on its engine's thread (`quick_send`,
+podium.connectors.queue). A send that timed out may still have been added: the command is
+sent again, a duplicate the service deduplicates on the task token.
+
+A worker answers and acks in one MULTI/EXEC (`answer`): the reply is published and the
+command acked together, or neither, so a crash in between cannot make the command run again.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_VISIBILITY_TIMEOUT = 30.0
 DEFAULT_MAXLEN = 100_000
 BLOCK_CHUNK_MS = 5_000  # a blocking read never holds a connection longer (closing stays quick)
+SEND_TIMEOUT = 2.0  # seconds: the longest a write (XADD, ack) waits for Redis
 FIELD = b"m"  # the one field of an entry: the message's wire form
 _REMEMBERED_IDS = 65_536  # commands whose stream ids `discard` can still find
 
@@ -78,7 +87,18 @@ class RedisDelivery:
 
     def ack(self) -> None:
         with self._transport._errors("ack"):
-            pipe = self._transport.client.pipeline(transaction=False)
+            pipe = self._transport.writer.pipeline(transaction=False)
+            pipe.xack(self._key, self._group, self.entry_id)
+            pipe.xdel(self._key, self.entry_id)
+            pipe.execute()
+
+    def answer(self, queue: str, reply: Reply) -> None:
+        """Publish `reply` on reply queue `queue` and ack this command, atomically (one round trip)."""
+        transport = self._transport
+        with transport._errors("answer"):
+            pipe = transport.writer.pipeline(transaction=True)
+            key = transport.reply_stream(queue)
+            pipe.xadd(key, {FIELD: to_wire(reply)}, maxlen=transport.maxlen, approximate=True)
             pipe.xack(self._key, self._group, self.entry_id)
             pipe.xdel(self._key, self.entry_id)
             pipe.execute()
@@ -86,7 +106,7 @@ class RedisDelivery:
     def release(self) -> None:
         """Back at the end of the stream for any consumer, atomically with its removal here."""
         with self._transport._errors("release"):
-            pipe = self._transport.client.pipeline(transaction=True)
+            pipe = self._transport.writer.pipeline(transaction=True)
             pipe.xadd(self._key, {FIELD: self._data}, maxlen=self._transport.maxlen, approximate=True)
             pipe.xack(self._key, self._group, self.entry_id)
             pipe.xdel(self._key, self.entry_id)
@@ -104,6 +124,7 @@ class RedisTransport:
 
     name = "redis"
     durable = True  # Redis keeps the streams (with its own persistence settings)
+    quick_send = True  # a send waits SEND_TIMEOUT at most (its own pool of connections)
 
     def __init__(
         self,
@@ -134,6 +155,17 @@ class RedisTransport:
             socket_timeout=BLOCK_CHUNK_MS / 1000 + 10,
             socket_connect_timeout=5,
             health_check_interval=30,
+        )
+        self.writer: redis.Redis = (
+            self.client
+            if client is not None
+            else redis.Redis.from_url(
+                url,
+                protocol=2,
+                socket_timeout=SEND_TIMEOUT,
+                socket_connect_timeout=SEND_TIMEOUT,
+                health_check_interval=30,
+            )
         )
         # How often a reader looks for messages a dead consumer left: a few times per timeout.
         self._claim_every = min(max(visibility_timeout / 4, 0.05), 5.0)
@@ -188,6 +220,7 @@ class RedisTransport:
         self._closed = True
         if self._owns_client:
             self.client.close()
+            self.writer.close()
 
     # --- beyond the protocol --------------------------------------------------------------
 
@@ -198,7 +231,7 @@ class RedisTransport:
         if not sent:
             return
         with self._errors("discard"):
-            pipe = self.client.pipeline(transaction=False)
+            pipe = self.writer.pipeline(transaction=False)
             for key, entry_id in sent:
                 pipe.xdel(key, entry_id)
             pipe.execute()
@@ -212,7 +245,7 @@ class RedisTransport:
 
     def _add(self, key: str, data: bytes) -> bytes:
         with self._errors("publish"):
-            return cast(bytes, self.client.xadd(key, {FIELD: data}, maxlen=self.maxlen, approximate=True))
+            return cast(bytes, self.writer.xadd(key, {FIELD: data}, maxlen=self.maxlen, approximate=True))
 
     def _receive(self, key: str, group: str, consumer: str, wait_ms: int, max_count: int) -> list[Delivery]:
         if self._closed:

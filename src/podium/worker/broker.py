@@ -3,7 +3,9 @@
 A command is acked only after its reply was published (the transport confirms publishing
 before `send_reply` returns), so a crash in between makes the broker deliver the command
 again and the service do it again with the same task token: at least once, never lost.
-That is why services deduplicate on the token (`podium.worker.Ledger`).
+That is why services deduplicate on the token (`podium.worker.Ledger`). Where the delivery
+can (Redis: `podium.transports.base.Answers`), reply and ack go in one atomic step instead,
+one round trip, with no "in between".
 
 Releasing a command (a stopping worker's task in flight after the grace period) is not
 acking it: with a delivery that has `release()` (podium.transports.base.Lease: in-process,
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import logging
 
-from podium.transports.base import JSON, Command, Lease, Reply, Transport
+from podium.transports.base import JSON, Answers, Command, Lease, Reply, Transport
 from podium.worker.sources import ReceivedTask, default_identity
 
 log = logging.getLogger("podium.worker")
@@ -102,6 +104,9 @@ class BrokerSource:
             self.transport.close()
 
     def _answer(self, task: ReceivedTask, reply: Reply) -> bool:
+        if isinstance(task.handle, Answers):
+            task.handle.answer(self._reply_to(task), reply)
+            return True
         self.transport.send_reply(self._reply_to(task), reply)
         task.handle.ack()
         return True
