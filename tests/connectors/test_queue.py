@@ -369,6 +369,65 @@ def test_the_engine_thread_never_waits_for_the_broker(transport: InProcessTransp
         hanging.close()
 
 
+class ThreadNoting(InProcessTransport):
+    """Notes the thread of every send; `quick` says whether it promises quick sends."""
+
+    def __init__(self, *, quick: bool = True, failures: int = 0) -> None:
+        super().__init__()
+        self.quick_send = quick
+        self.failures = failures
+        self.senders: list[tuple[str, int]] = []  # (thread name, attempt)
+
+    def send_command(self, command: Command) -> None:
+        self.senders.append((threading.current_thread().name, command.attempt))
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransportError("broker down")
+        super().send_command(command)
+
+
+def test_an_idle_engine_sends_the_command_on_its_own_thread() -> None:
+    """No hop to the connector's thread when the engine has nothing else to do."""
+    transport = ThreadNoting()
+    try:
+        with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport):
+            record = orchestrator.run(machine(("A", sqs_task()), ("B", sqs_task())), {"n": 1})
+        assert record.status == "SUCCEEDED"
+        assert transport.senders == [("podium-engine", 1), ("podium-engine", 1)]
+    finally:
+        transport.close()
+
+
+def test_a_transport_without_quick_sends_is_sent_to_by_the_connectors_thread() -> None:
+    transport = ThreadNoting(quick=False)
+    try:
+        with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport):
+            record = orchestrator.run(machine(("A", sqs_task())), {"n": 1})
+        assert record.status == "SUCCEEDED"
+        assert transport.senders == [("podium-queue-sender", 1)]
+    finally:
+        transport.close()
+
+
+def test_after_a_failed_send_the_engine_sends_again_only_once_a_send_worked() -> None:
+    """A broker that failed may hang next: the connector's thread retries, and only after a
+    send worked does the engine's thread send again."""
+    transport = ThreadNoting(failures=1)
+    try:
+        with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport) as service:
+            record = orchestrator.run(machine(("A", sqs_task()), ("B", sqs_task())), {"n": 1})
+        assert record.status == "SUCCEEDED"
+        assert transport.senders == [
+            ("podium-engine", 1),  # refused
+            ("podium-queue-sender", 1),  # the retry: still the first attempt of A's command
+            ("podium-engine", 1),  # B: the broker works again
+        ]
+        assert [c.state_name for c in service.seen] == ["A", "B"]
+        assert orchestrator.types(record.arn).count("TaskSubmitted") == 2
+    finally:
+        transport.close()
+
+
 def test_a_restart_mid_task_still_completes_and_sends_nothing_twice(tmp_path: Path) -> None:
     """The broker keeps the command across the orchestrator's restart (a durable transport)."""
     db = str(tmp_path / "podium.db")

@@ -226,3 +226,63 @@ def test_stopping_the_engine_commits_a_deferred_submission() -> None:
     time.sleep(0.05)
     engine.stop()
     assert "TaskSubmitted" in [e.type for e in store.history(arn)]
+
+
+class ExpeditingConnector(SubmittingConnector):
+    """Notes whether the engine let it send on its thread (invoke_now) or not (invoke)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str]] = []  # (method, state)
+
+    def invoke(self, command: Any, reply: Any) -> None:
+        self.calls.append(("invoke", command.state_name))
+        super().invoke(command, reply)
+
+    def invoke_now(self, command: Any, reply: Any) -> None:
+        self.calls.append(("invoke_now", command.state_name))
+        super().invoke(command, reply)
+
+
+PARALLEL_SENDS = json.dumps(
+    {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": name,
+                        "States": {
+                            name: {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                                "Parameters": {"QueueUrl": "q", "MessageBody": {"T.$": "$$.Task.Token"}},
+                                "End": True,
+                            }
+                        },
+                    }
+                    for name in ("Left", "Right")
+                ],
+                "End": True,
+            }
+        },
+    }
+)
+
+
+def test_a_connector_may_send_on_the_engines_thread_only_while_nothing_waits_for_it() -> None:
+    """The first command goes out with the engine idle (invoke_now); its TaskSubmitted is then
+    queued for the engine, so the second command of the same step is handed over (invoke)."""
+    connector = ExpeditingConnector()
+    engine = Engine(MemoryStore(), connectors=[connector])
+    engine.start()
+    try:
+        machine = engine.create_state_machine("both", PARALLEL_SENDS)
+        engine.start_execution(machine.arn, {})
+        deadline = time.monotonic() + 10
+        while len(connector.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert connector.calls == [("invoke_now", "Left"), ("invoke", "Right")]
+    finally:
+        engine.stop()

@@ -5,7 +5,7 @@ through `reply` with TaskSubmitted / TaskStarted / TaskSucceeded / TaskFailed / 
 signals (`now_ms` is stamped by the runtime). Dispatch is at-least-once: after a crash the same
 command may be handed over again, with the same task token.
 
-Two optional methods, for connectors whose tasks live on outside podium's process:
+Optional methods, for connectors whose tasks live on outside podium's process:
 
     resume(command, reply, phase)  after a restart, a task the service had already accepted
                                    (phase "submitted" or "started", podium.core.tasks): attach
@@ -13,6 +13,13 @@ Two optional methods, for connectors whose tasks live on outside podium's proces
                                    without `resume` is not called for such a task.
     cancel(command)                the execution no longer wants the task (it finished, timed
                                    out, was stopped): drop it from a queue, stop a child, ...
+    invoke_now(command, reply)     `invoke`, called instead when the engine has nothing else
+                                   queued: the connector may hand the command over on the
+                                   engine's own thread, before the engine's bookkeeping of the
+                                   step, instead of waking a thread of its own (a thread hop and
+                                   a wait for the GIL less on every step's way out). Only for a
+                                   hand-over that is quick and bounded in time; a connector
+                                   falls back to `invoke` when it cannot promise that.
 """
 
 from __future__ import annotations
@@ -43,3 +50,8 @@ class Resumable(Protocol):
 @runtime_checkable
 class Cancellable(Protocol):
     def cancel(self, command: InvokeTask) -> None: ...
+
+
+@runtime_checkable
+class Expedites(Protocol):
+    def invoke_now(self, command: InvokeTask, reply: Reply) -> None: ...

@@ -22,9 +22,15 @@ Heartbeat), and the reply consumer (podium.connectors.replies) hands the answer 
 
 Delivery, at least once, with the database deciding:
 
-- Sending happens on the connector's own thread, never the engine's: a slow or absent broker
-  holds up no execution. A send that fails is tried again, backing off up to the re-send
-  interval; the task stays open meanwhile (its TimeoutSeconds still runs).
+- Sending happens on the connector's own thread: a slow or absent broker holds up no
+  execution. One exception, for speed: when the engine has nothing else queued it calls
+  `invoke_now`, and a command's first send goes out at once on the engine's thread, if the
+  transport promises a quick send bounded in time (`quick_send`: in-memory queues, and Redis
+  with its short send timeout) and the last send did not fail. That spares every step's
+  command a thread hop and a wait for the GIL behind the engine's bookkeeping; under load
+  (signals queued for the engine) the connector's thread sends, so that no step waits behind
+  a broker round trip. A send that fails is tried again on the connector's thread, backing
+  off up to the re-send interval; the task stays open meanwhile (its TimeoutSeconds still runs).
 - TaskSubmitted is reported only once the broker confirmed the command. A crash before that
   leaves the task "scheduled" in the journal, and the engine sends it again at the next start;
   a task already submitted is re-attached (`resume`): not sent again, unless the transport
@@ -46,6 +52,7 @@ timeout_seconds` is the task's deadline on every attempt.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import heapq
 import itertools
@@ -113,7 +120,9 @@ class _Task:
     invoke: InvokeTask
     reply: Reply
     command: base.Command
-    response: Any  # what the service "answered" on sending: SendMessage's response
+    # What the service "answered" on sending, SendMessage's response: made when it is
+    # reported (TaskSubmitted), after the send, not on the command's way out.
+    response: Callable[[], Any]
     waits: bool  # for the task token (else the task succeeds once the command is sent)
     interval: float  # until the next re-send
     state: str = PUBLISHING
@@ -142,6 +151,8 @@ class QueueConnector:
         self.max_resend_seconds = max_resend_seconds
         self._clock = clock
         self._durable = bool(getattr(transport, "durable", True))
+        self._quick = bool(getattr(transport, "quick_send", False))
+        self._failing = False  # the last send failed: no sends on the engine's thread until one works
         self._cond = threading.Condition()
         self._tasks: dict[str, _Task] = {}  # by task token
         self._due: list[tuple[float, int, str]] = []  # heap of (due, tie-breaker, token)
@@ -165,6 +176,27 @@ class QueueConnector:
             return
         delay = _delay_seconds(command.payload) if command.resource.startswith("arn:") else 0
         self._track(task, self._clock() + delay)
+
+    def invoke_now(self, command: InvokeTask, reply: Reply) -> None:
+        """`invoke`, sending on the caller's (the idle engine's) thread when quick (see the module)."""
+        if not self._quick or self._failing:
+            self.invoke(command, reply)
+            return
+        try:
+            task = self._task(command, reply)
+        except QueueRequestError as exc:
+            reply(TaskFailed(0, command.command_id, exc.error, exc.cause))
+            return
+        if command.resource.startswith("arn:") and _delay_seconds(command.payload):
+            self._track(task, self._clock() + _delay_seconds(command.payload))
+            return
+        with self._cond:
+            if self._closed:
+                return  # stopping: the task stays owed in the database, sent at the next start
+            # Known before it is sent: an answer or a cancel may come while send_command returns.
+            self._tasks[task.command.task_token] = task
+        self._send(task)  # a failure schedules the retry on the connector's thread
+        self.start()
 
     def resume(self, command: InvokeTask, reply: Reply, phase: str) -> None:
         """After a restart: the task was submitted; wait for its answer, re-sending in due time."""
@@ -252,7 +284,7 @@ class QueueConnector:
         )
         return _Task(command, reply, envelope, response, waits, interval)
 
-    def _request(self, command: InvokeTask) -> tuple[str, Any, Any, bool]:
+    def _request(self, command: InvokeTask) -> tuple[str, Any, Callable[[], Any], bool]:
         """(queue name, body, SendMessage's response, waits for the token) of a task."""
         message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, command.task_token))  # the same when sent again
         resource = command.resource
@@ -260,7 +292,7 @@ class QueueConnector:
             queue = resource[len(LOCAL_QUEUE_PREFIX) :].removesuffix(WAIT_FOR_TASK_TOKEN_SUFFIX)
             if not QUEUE_NAME.match(queue):
                 raise QueueRequestError("States.Runtime", f"'{queue}' is not a valid podium queue name")
-            return queue, command.payload, {"MessageId": message_id, "QueueName": queue}, True
+            return queue, command.payload, lambda: {"MessageId": message_id, "QueueName": queue}, True
         params = command.payload if isinstance(command.payload, dict) else {}
         url = params.get("QueueUrl")
         if not isinstance(url, str) or not url:
@@ -275,7 +307,7 @@ class QueueConnector:
         if len(text.encode()) > SQS_MESSAGE_LIMIT:
             raise _sqs_error("InvalidParameterValue", _TOO_LONG)
         waits = resource.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX)
-        return name, body, send_message_response(message_id, text), waits
+        return name, body, functools.partial(send_message_response, message_id, text), waits
 
     def _track(self, task: _Task, due: float) -> None:
         with self._cond:
@@ -340,6 +372,7 @@ class QueueConnector:
             self.transport.send_command(command)
         except Exception as exc:  # any broker trouble: the task stays open, the send is retried
             with self._cond:
+                self._failing = True
                 task.failures += 1
                 retry = min(_FIRST_RETRY_SECONDS * 2 ** (task.failures - 1), task.interval)
                 log.warning("queue: sending to %s failed (%s); again in %.1f s", command.queue, exc, retry)
@@ -349,14 +382,15 @@ class QueueConnector:
         if first:
             # Confirmed by the broker: now the task is submitted (or, not waiting, done).
             task.reply(
-                TaskSubmitted(0, task.invoke.command_id, task.response)
+                TaskSubmitted(0, task.invoke.command_id, task.response())
                 if task.waits
-                else TaskSucceeded(0, task.invoke.command_id, task.response)
+                else TaskSucceeded(0, task.invoke.command_id, task.response())
             )
             task.submitted.set()
         else:
             log.info("queue: sent %s again (attempt %d): no answer yet", command.state_name, command.attempt)
         with self._cond:
+            self._failing = False
             task.failures = 0
             task.command = command
             if not task.waits:

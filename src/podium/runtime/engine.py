@@ -31,7 +31,7 @@ from typing import cast
 from podium.arns import NAME_PATTERN, ArnFactory
 from podium.asl.model import JSON, StateMachine
 from podium.asl.parser import parse_definition
-from podium.connectors.base import Cancellable, Connector, Resumable
+from podium.connectors.base import Cancellable, Connector, Expedites, Resumable
 from podium.core import tasks, tokens
 from podium.core.context import iso_millis
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT, Decision, Interpreter
@@ -601,7 +601,12 @@ class Engine:
         self.tasks.add(arn, command)
         connector = self._connector(command.resource)
         if connector is not None:
-            connector.invoke(command, functools.partial(self.deliver, arn))
+            reply = functools.partial(self.deliver, arn)
+            # Nothing else waits for this thread: the connector may send at once on it.
+            if not self._queue and isinstance(connector, Expedites):
+                connector.invoke_now(command, reply)
+            else:
+                connector.invoke(command, reply)
             return
         self.deliver(
             arn,

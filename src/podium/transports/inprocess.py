@@ -61,6 +61,7 @@ class InProcessTransport:
 
     name = "inprocess"
     durable = False  # in memory: nothing survives the process
+    quick_send = True  # an append to a queue in memory: never waits (podium.connectors.queue)
 
     def __init__(self, *, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT) -> None:
         if visibility_timeout <= 0:

@@ -51,6 +51,9 @@ class LocalTransport:
 
     name = "local"
     durable = False  # the activity queues live in the server's memory: a restart empties them
+    # An append to a queue in memory (and, once per queue, its activity's row): a send never
+    # waits on a broker, so the queue connector may send on the engine's thread.
+    quick_send = True
 
     # Tasks taken are remembered until discarded: the queue connector discards every one.
     tracks_takers = True
