@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import IO, TextIO
 
 SUPERVISOR = "podium"
+GATHER_SECONDS = 0.05  # how long a child's lines gather in its pipe between two reads
+_READ_BYTES = 65_536  # a pipe's whole buffer on Linux
+_LONGEST_LINE = 1 << 20  # bytes held waiting for a newline, at most
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 
 
@@ -48,12 +52,28 @@ class Console:
         self.line(SUPERVISOR, text)
 
     def pump(self, source: str, pipe: IO[bytes]) -> threading.Thread:
-        """Copy a child's output, line by line, until it closes the pipe."""
+        """Copy a child's output, line by line, until it closes the pipe.
+
+        It reads what the pipe holds, then lets lines gather for GATHER_SECONDS before it reads
+        again: a busy service (a line per task) wakes this thread some 20 times a second, not
+        once per line, and each wake-up is a turn of the GIL taken from the orchestrator when
+        it shares this process (`podium up`, `podium demo`). A line shows up that much later.
+        """
 
         def copy() -> None:
+            fd = pipe.fileno()
+            pending = b""
             with pipe:
-                for raw in iter(pipe.readline, b""):
-                    self.line(source, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                while chunk := os.read(fd, _READ_BYTES):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    if len(pending) > _LONGEST_LINE:  # no newline in sight: show it as it is
+                        lines.append(pending)
+                        pending = b""
+                    for raw in lines:
+                        self.line(source, raw.decode("utf-8", errors="replace").rstrip("\r"))
+                    time.sleep(GATHER_SECONDS)
+                if pending:  # a last line without its newline
+                    self.line(source, pending.decode("utf-8", errors="replace").rstrip("\r"))
 
         thread = threading.Thread(target=copy, name=f"podium-output-{source}", daemon=True)
         thread.start()
