@@ -286,3 +286,37 @@ def test_a_connector_may_send_on_the_engines_thread_only_while_nothing_waits_for
         assert connector.calls == [("invoke_now", "Left"), ("invoke", "Right")]
     finally:
         engine.stop()
+
+
+def test_the_timers_of_a_closed_task_and_of_an_ended_execution_do_not_fire() -> None:
+    """A task's TimeoutSeconds/HeartbeatSeconds timers, and a Wait cut short by StopExecution,
+    are cancelled: firing them later would cost the engine a step, or a database look, for nothing."""
+    connector = SubmittingConnector()
+    engine = Engine(MemoryStore(), connectors=[connector])
+    engine.start()
+    try:
+        from podium.core.messages import TaskSucceeded
+
+        timed = json.loads(SUBMITTED)
+        task = next(s for s in timed["States"].values() if s["Type"] == "Task")
+        task.update(TimeoutSeconds=300, HeartbeatSeconds=100)
+        machine = engine.create_state_machine("timed", json.dumps(timed))
+        arn = engine.start_execution(machine.arn, {}).arn
+        deadline = time.monotonic() + 10
+        while (not connector.replies or engine._timers.armed() < 2) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert engine._timers.armed() == 2  # the task's timeout and heartbeat timeout
+        connector.replies[0](TaskSucceeded(0, connector.commands[0].command_id, {"ok": True}))
+        assert engine.wait(arn, timeout=10).status == "SUCCEEDED"
+        assert engine._timers.armed() == 0
+
+        wait = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": True}}})
+        waiting = engine.start_execution(engine.create_state_machine("waiter", wait).arn, {}).arn
+        while engine._timers.armed() < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert engine._timers.armed() == 1
+        engine.stop_execution(waiting)
+        assert engine.wait(waiting, timeout=10).status == "ABORTED"
+        assert engine._timers.armed() == 0
+    finally:
+        engine.stop()

@@ -549,7 +549,7 @@ class Engine:
             outcome=outcome,
         )
         for command_id in decision.retired:
-            self._retired(live, command_id)
+            self._retired(arn, live, command_id)
         if outcome is not None:
             self._ended(arn)
             return
@@ -559,6 +559,7 @@ class Engine:
     def _ended(self, arn: str) -> None:
         self._live.pop(arn, None)
         self.tasks.remove_execution(arn)
+        self._timers.cancel_execution(arn)
         self._announce_end(arn)
 
     def _announce_end(self, arn: str) -> None:
@@ -626,9 +627,10 @@ class Engine:
         if isinstance(connector, Resumable):
             connector.resume(command, functools.partial(self.deliver, arn), phase)
 
-    def _retired(self, live: _Live, command_id: str) -> None:
+    def _retired(self, arn: str, live: _Live, command_id: str) -> None:
         command = live.tasks.pop(command_id, None)
         if command is None:
+            self._timers.cancel(arn, command_id)  # a timer (or nothing): the core ignores it now
             return
         self.tasks.remove(command.task_token)
         connector = self._connector(command.resource)

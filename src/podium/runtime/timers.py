@@ -1,4 +1,9 @@
-"""Timers: a heap and one thread that calls back when each timer is due."""
+"""Timers: a heap and one thread that calls back when each timer is due.
+
+A timer no longer wanted (its task closed, its execution ended) is cancelled: it stays in the
+heap until due but does not fire. Firing it would cost the engine a step for nothing, and for
+an execution that ended, a look in the database (it is no longer in memory).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ class TimerWheel:
         self._clock = clock
         self._fire = fire
         self._heap: list[tuple[int, int, str, str]] = []
+        self._armed: dict[str, dict[str, int]] = {}  # execution -> timer id -> its heap entry's seq
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
@@ -32,8 +38,27 @@ class TimerWheel:
 
     def schedule(self, fire_at_ms: int, execution_arn: str, timer_id: str) -> None:
         with self._cond:
-            heapq.heappush(self._heap, (fire_at_ms, next(self._seq), execution_arn, timer_id))
+            seq = next(self._seq)
+            heapq.heappush(self._heap, (fire_at_ms, seq, execution_arn, timer_id))
+            self._armed.setdefault(execution_arn, {})[timer_id] = seq
             self._cond.notify()
+
+    def cancel(self, execution_arn: str, timer_id: str) -> None:
+        """Do not fire that timer (no-op for an id that is not an armed timer)."""
+        with self._cond:
+            timers = self._armed.get(execution_arn)
+            if timers is not None and timers.pop(timer_id, None) is not None and not timers:
+                del self._armed[execution_arn]
+
+    def cancel_execution(self, execution_arn: str) -> None:
+        """Do not fire any timer of that execution."""
+        with self._cond:
+            self._armed.pop(execution_arn, None)
+
+    def armed(self) -> int:
+        """Timers still to fire: for tests."""
+        with self._cond:
+            return sum(len(timers) for timers in self._armed.values())
 
     def _loop(self) -> None:
         while True:
@@ -48,5 +73,11 @@ class TimerWheel:
                         self._cond.wait()
                 if self._stopped:
                     return
-                _, _, arn, timer_id = heapq.heappop(self._heap)
+                _, seq, arn, timer_id = heapq.heappop(self._heap)
+                timers = self._armed.get(arn)
+                if timers is None or timers.get(timer_id) != seq:
+                    continue  # cancelled (or scheduled again: that later entry fires)
+                del timers[timer_id]
+                if not timers:
+                    del self._armed[arn]
             self._fire(arn, timer_id)

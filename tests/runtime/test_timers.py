@@ -1,0 +1,59 @@
+"""The timer wheel: timers fire when due, in order; cancelled ones never do."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from podium.runtime.clock import SystemClock
+from podium.runtime.timers import TimerWheel
+
+
+def wheel() -> tuple[TimerWheel, list[tuple[str, str]], threading.Event]:
+    fired: list[tuple[str, str]] = []
+    last = threading.Event()
+
+    def fire(arn: str, timer_id: str) -> None:
+        fired.append((arn, timer_id))
+        if timer_id == "last":
+            last.set()
+
+    return TimerWheel(SystemClock(), fire), fired, last
+
+
+def test_timers_fire_in_order_and_cancelled_ones_do_not() -> None:
+    timers, fired, last = wheel()
+    now = SystemClock().now_ms()
+    timers.start()
+    try:
+        timers.schedule(now + 60, "exec-1", "heartbeat")
+        timers.schedule(now + 40, "exec-1", "timeout")
+        timers.schedule(now + 50, "exec-2", "wait")
+        timers.schedule(now + 70, "exec-3", "a")
+        timers.schedule(now + 80, "exec-3", "b")
+        timers.schedule(now + 150, "exec-4", "last")
+        timers.cancel("exec-1", "heartbeat")  # its task closed
+        timers.cancel("exec-1", "no-such-timer")
+        timers.cancel_execution("exec-3")  # it ended
+        assert timers.armed() == 3
+        assert last.wait(5)
+        assert fired == [("exec-1", "timeout"), ("exec-2", "wait"), ("exec-4", "last")]
+        assert timers.armed() == 0
+    finally:
+        timers.stop()
+
+
+def test_a_timer_scheduled_again_fires_once_at_its_last_time() -> None:
+    timers, fired, last = wheel()
+    now = SystemClock().now_ms()
+    timers.start()
+    try:
+        timers.schedule(now + 30, "exec-1", "heartbeat")
+        timers.schedule(now + 90, "exec-1", "heartbeat")  # a heartbeat came: later now
+        timers.schedule(now + 120, "exec-1", "last")
+        started = time.monotonic()
+        assert last.wait(5)
+        assert fired == [("exec-1", "heartbeat"), ("exec-1", "last")]
+        assert time.monotonic() - started >= 0.08
+    finally:
+        timers.stop()
