@@ -369,20 +369,16 @@ def test_the_engine_thread_never_waits_for_the_broker(transport: InProcessTransp
         hanging.close()
 
 
-class ThreadNoting(InProcessTransport):
+class ThreadNoting(FlakyTransport):
     """Notes the thread of every send; `quick` says whether it promises quick sends."""
 
     def __init__(self, *, quick: bool = True, failures: int = 0) -> None:
-        super().__init__()
+        super().__init__(failures)
         self.quick_send = quick
-        self.failures = failures
         self.senders: list[tuple[str, int]] = []  # (thread name, attempt)
 
     def send_command(self, command: Command) -> None:
         self.senders.append((threading.current_thread().name, command.attempt))
-        if self.failures > 0:
-            self.failures -= 1
-            raise TransportError("broker down")
         super().send_command(command)
 
 

@@ -169,26 +169,21 @@ class QueueConnector:
         return bool(_SQS_SEND.match(resource)) or resource.startswith(LOCAL_QUEUE_PREFIX)
 
     def invoke(self, command: InvokeTask, reply: Reply) -> None:
+        self._invoke(command, reply, now=False)
+
+    def invoke_now(self, command: InvokeTask, reply: Reply) -> None:
+        """`invoke`, sending on the caller's (the idle engine's) thread when quick (see the module)."""
+        self._invoke(command, reply, now=self._quick and not self._failing)
+
+    def _invoke(self, command: InvokeTask, reply: Reply, *, now: bool) -> None:
         try:
             task = self._task(command, reply)
         except QueueRequestError as exc:
             reply(TaskFailed(0, command.command_id, exc.error, exc.cause))
             return
         delay = _delay_seconds(command.payload) if command.resource.startswith("arn:") else 0
-        self._track(task, self._clock() + delay)
-
-    def invoke_now(self, command: InvokeTask, reply: Reply) -> None:
-        """`invoke`, sending on the caller's (the idle engine's) thread when quick (see the module)."""
-        if not self._quick or self._failing:
-            self.invoke(command, reply)
-            return
-        try:
-            task = self._task(command, reply)
-        except QueueRequestError as exc:
-            reply(TaskFailed(0, command.command_id, exc.error, exc.cause))
-            return
-        if command.resource.startswith("arn:") and _delay_seconds(command.payload):
-            self._track(task, self._clock() + _delay_seconds(command.payload))
+        if not now or delay:
+            self._track(task, self._clock() + delay)
             return
         with self._cond:
             if self._closed:
