@@ -124,7 +124,6 @@ class RedisTransport:
 
     name = "redis"
     durable = True  # Redis keeps the streams (with its own persistence settings)
-    quick_send = True  # a send waits SEND_TIMEOUT at most (its own pool of connections)
 
     def __init__(
         self,
@@ -156,6 +155,8 @@ class RedisTransport:
             socket_connect_timeout=5,
             health_check_interval=30,
         )
+        # A send waits SEND_TIMEOUT at most on our own pool; a given client's timeouts are its own.
+        self.quick_send = client is None
         self.writer: redis.Redis = (
             self.client
             if client is not None
