@@ -181,7 +181,9 @@ def test_a_dead_replicas_activity_task_goes_to_the_next_worker_at_once(up: Up) -
     assert (up.dir / "died").exists()
     text = up.log.read_text()
     assert "worker-1 exited with code 1; 1 task it had taken put back on the queue; restarting" in text
-    assert re.search(r"^worker-1 +\| answered a task$", text, re.MULTILINE)
+    # A service's lines reach the console as they gather (every 50 ms), maybe after its answer.
+    answered = re.compile(r"^worker-1 +\| answered a task$", re.MULTILINE)
+    wait_until(lambda: answered.search(up.log.read_text()) is not None, 5, "worker-1's line in the log")
 
 
 def test_a_second_up_on_the_same_database_is_refused(up: Up, capsys: pytest.CaptureFixture[str]) -> None:
