@@ -24,7 +24,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from podium.demo.brokers import remove_namespace
 from podium.transports.base import Command, Reply, Transport
+from podium.transports.factory import TransportSpec
 
 REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("PODIUM_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -86,22 +88,10 @@ class Broker:
     def close(self) -> None:
         for transport in self.opened:
             transport.close()
-        if self.kind == "redis":
-            import redis
-
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=f"{self.prefix}:*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
-        elif self.kind == "rabbitmq":
-            import pika
-
-            connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-            channel = connection.channel()
-            for name in ("cmd.bench", "cmd.svc", f"reply.{REPLY_QUEUE}"):
-                channel.queue_delete(f"{self.prefix}.{name}")
-            connection.close()
+        url = BROKER_URLS.get(self.kind)
+        if url is not None:  # the demo's own clean-up of a run's namespace
+            spec = TransportSpec(self.kind, f"{url}{'&' if '?' in url else '?'}prefix={self.prefix}")
+            remove_namespace(spec, ("bench", "svc"))
 
 
 def _command(token: str) -> Command:
