@@ -44,10 +44,13 @@ def test_brokers_with_faults_and_crashes(broker: str, tmp_path: Path) -> None:
 
 
 def test_a_batch_that_outlives_its_deadline_fails_the_check(tmp_path: Path) -> None:
-    # Half a second is not enough for 40 payments: what is not finished is not terminal, and
-    # the demo still stops everything, reports and exits promptly.
+    # Every call takes at least 0.3 s and a payment makes three in a row: none can end within
+    # half a second, however fast the machine. What is not finished is not terminal, and the
+    # demo still stops everything, reports and exits promptly.
+    faults = tmp_path / "slow.yaml"
+    faults.write_text("defaults:\n  latency: {median_ms: 300, p95_ms: 350}\n")
     run = run_demo(
-        tmp_path, "--check", "--payments", "40", "--timeout", "0.5", "--faults", "none", timeout=90
+        tmp_path / "run", "--check", "--payments", "40", "--timeout", "0.5", "--faults", str(faults), timeout=90
     )
     assert run.returncode == 1, run.explain()
     assert "not terminal" in run.stdout or "never started" in run.stdout, run.explain()
