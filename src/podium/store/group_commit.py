@@ -12,6 +12,11 @@ Each write stays atomic and isolated from the others: one that raises is rolled 
 savepoint and gets its exception, and the rest still commit. No caller returns before the
 COMMIT that holds its write has returned, so a returned write is as durable as before; a
 failed COMMIT fails every write of the group (none of them is on disk).
+
+A caller that must not block (the API's event loop) hands its write over with `submit` and
+gets a Future instead, resolved once the COMMIT holding the write has returned. Such writes
+have no thread of their own waiting to lead a group: a committer thread, started with the
+first of them, leads whenever they wait and nobody else does.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Generic, TypeVar
+
+from podium.store.errors import StoreClosedError
 
 T = TypeVar("T")
 
@@ -27,13 +35,22 @@ MAX_BATCH = 64  # writes per transaction: bounds how long the group's last calle
 
 
 class _Write(Generic[T]):
-    __slots__ = ("done", "error", "run", "value")
+    __slots__ = ("done", "error", "future", "run", "value")
 
-    def __init__(self, run: Callable[[sqlite3.Connection], T]) -> None:
+    def __init__(self, run: Callable[[sqlite3.Connection], T], future: Future[T] | None = None) -> None:
         self.run = run
         self.done = False
         self.value: T | None = None
         self.error: BaseException | None = None
+        self.future = future  # a submitted write's; None for one whose caller waits in `run`
+
+    def resolve(self) -> None:
+        if self.future is None:
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.value)  # type: ignore[arg-type]
 
 
 class GroupCommit:
@@ -55,9 +72,13 @@ class GroupCommit:
         self._connection = connection
         self._begin = begin
         self._max_batch = max_batch
-        self._cond = threading.Condition()
+        pending_lock = threading.Lock()
+        self._cond = threading.Condition(pending_lock)  # callers of `run` wait on it
+        self._submitted = threading.Condition(pending_lock)  # the committer thread waits on it
         self._pending: list[_Write[object]] = []
         self._leading = False
+        self._committer: threading.Thread | None = None
+        self._closed = False
         self.transactions = 0  # for tests and benchmarks: how many COMMITs the writes took
         self.writes = 0
 
@@ -66,21 +87,68 @@ class GroupCommit:
         mine: _Write[T] = _Write(write)
         with self._cond:
             self._pending.append(mine)  # type: ignore[arg-type]
-            while self._leading and not mine.done:
-                self._cond.wait()
-            if not mine.done:
+        while True:
+            with self._cond:
+                while self._leading and not mine.done:
+                    self._cond.wait()
+                if mine.done:
+                    break
                 self._leading = True
                 group, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-        if not mine.done:
-            try:
-                self._commit(group)
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+            # With more than a batch waiting, this group may not hold our write: lead again.
+            self._lead(group)
         if mine.error is not None:
             raise mine.error
         return mine.value  # type: ignore[return-value]
+
+    def submit(self, write: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Hand `write(conn)` over without waiting: a Future of its result once committed.
+
+        The Future's callbacks run on the thread that committed the write.
+        """
+        mine: _Write[T] = _Write(write, Future())
+        with self._cond:
+            if self._closed:
+                raise StoreClosedError()
+            self._pending.append(mine)  # type: ignore[arg-type]
+            if self._committer is None:
+                self._committer = threading.Thread(target=self._serve, name="podium-committer", daemon=True)
+                self._committer.start()
+            self._submitted.notify()
+        assert mine.future is not None
+        return mine.future
+
+    def close(self) -> None:
+        """Stop the committer thread once the writes handed over so far are done."""
+        with self._cond:
+            self._closed = True
+            self._submitted.notify()
+            committer = self._committer
+        if committer is not None and committer is not threading.current_thread():
+            committer.join(timeout=30)
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while self._leading or not self._pending:
+                    if self._closed and not self._pending:
+                        return
+                    self._submitted.wait()
+                self._leading = True
+                group, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            self._lead(group)
+
+    def _lead(self, group: list[_Write[object]]) -> None:
+        try:
+            self._commit(group)
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+                if self._pending:  # submitted meanwhile, maybe with nobody else to lead them
+                    self._submitted.notify()
+            for write in group:
+                write.resolve()
 
     def _commit(self, group: list[_Write[object]]) -> None:
         shared = len(group) > 1
