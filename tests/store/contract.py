@@ -342,6 +342,15 @@ class StoreContract:
         assert store.get_execution(first.arn) == first
         assert store.journal(first.arn) == [start(first)]
 
+    def test_submit_execution_is_create_execution_without_waiting(self, store: Store) -> None:
+        record = execution()
+        assert store.submit_execution(record, start(record)).result(timeout=30) == (record, True)
+        assert store.get_execution(record.arn) == record
+        assert store.journal(record.arn) == [start(record)]
+        again = execution(input='{"order":2}', start_ms=record.start_ms + 5)
+        assert store.submit_execution(again, start(again)).result(timeout=30) == (record, False)
+        assert store.journal(record.arn) == [start(record)]
+
     def test_the_same_name_under_another_machine_is_another_execution(self, store: Store) -> None:
         orders = self.started(store)
         refunds = self.started(store, state_machine_arn=REFUNDS)
@@ -923,6 +932,16 @@ class FirstStepContract:
         assert [c.command_id for _, c in store.pending_commands(record.arn)] == ["t-1"]
         assert store.journal_entries(record.arn)[0][1] is True  # its step is committed
         assert store.commit(record.arn, 1) == 2
+
+    def test_a_submitted_execution_is_written_with_its_first_step(self, store: Store) -> None:
+        from podium.store.records import ExecutionOutcome, FirstStep
+
+        record = _first_step_record()
+        outcome = ExecutionOutcome("SUCCEEDED", "{}", None, None, 9)
+        written = store.submit_execution(record, _first_step_start(), first_step=FirstStep(outcome=outcome))
+        stored, created = written.result(timeout=30)
+        assert created and stored.status == "SUCCEEDED"
+        assert store.get_execution(record.arn) == stored
 
     def test_a_first_step_that_ends_the_execution_closes_it(self, store: Store) -> None:
         from podium.store.records import ExecutionOutcome, FirstStep

@@ -25,6 +25,7 @@ Every implementation must pass `tests/store/contract.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Protocol
 
 from podium.core.history import HistoryEvent
@@ -142,6 +143,13 @@ class Store(Protocol):
         and `(existing, False)` comes back; the caller tells ExecutionAlreadyExists from a
         repeated StartExecution with the same input. Otherwise `(record, True)`.
         """
+        ...
+
+    def submit_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> Future[tuple[ExecutionRecord, bool]]:
+        """`create_execution` for a caller that must not block: a Future of what it returns,
+        resolved once the execution is durable (on whatever thread wrote it)."""
         ...
 
     def get_execution(self, arn: str) -> ExecutionRecord | None: ...

@@ -10,6 +10,7 @@ import bisect
 import dataclasses
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from podium.core.history import HistoryEvent
@@ -234,6 +235,16 @@ class MemoryStore:
                 outcome=first_step.outcome,
             )
             return self._executions[record.arn].record, True
+
+    def submit_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> Future[tuple[ExecutionRecord, bool]]:
+        written: Future[tuple[ExecutionRecord, bool]] = Future()
+        try:
+            written.set_result(self.create_execution(record, start, first_step=first_step))
+        except Exception as exc:
+            written.set_exception(exc)
+        return written
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._lock:

@@ -17,7 +17,8 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -397,6 +398,17 @@ class SQLiteStore:
     def create_execution(
         self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
     ) -> tuple[ExecutionRecord, bool]:
+        return self._group.run(self._creation(record, start, first_step))
+
+    def submit_execution(
+        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
+    ) -> Future[tuple[ExecutionRecord, bool]]:
+        return self._group.submit(self._creation(record, start, first_step))
+
+    def _creation(
+        self, record: ExecutionRecord, start: Signal, first_step: FirstStep | None
+    ) -> Callable[[sqlite3.Connection], tuple[ExecutionRecord, bool]]:
+        """create_execution's write: the encoding done by the caller, the statements by the group."""
         start_text = signal_text(start)
         step = None if first_step is None else _encode_step((), first_step.events, first_step.new_commands)
 
@@ -436,7 +448,7 @@ class SQLiteStore:
                 )
             return stored, True
 
-        return self._group.run(write)
+        return write
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._reading() as conn:
@@ -735,6 +747,7 @@ class SQLiteStore:
         return [InboxSignal(inbox_id, owner, signal_of(text)) for inbox_id, owner, text in rows]
 
     def close(self) -> None:
+        self._group.close()  # the writes handed over already are committed first
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
