@@ -76,6 +76,27 @@ def test_start_is_idempotent_on_name_and_input_while_running(engine: Engine) -> 
         engine.start_execution(machine.arn, {"a": 2}, name="same")
 
 
+def test_a_submitted_execution_runs_once_durable_and_is_idempotent_as_a_start(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "podium.db")
+    connectors = [FunctionConnector(FunctionRegistry({"greet": greet}))]
+    with Engine(store, connectors=connectors) as engine:
+        machine = engine.create_state_machine("greeter", GREET)
+        submitted = engine.submit_execution(machine.arn, {"who": "ada"}, name="first")
+        started = submitted.result(timeout=10)
+        assert store.get_execution(started.arn) is not None  # durable before the future resolved
+        record = engine.wait(started.arn, timeout=10)
+        assert record.status == "SUCCEEDED"
+        assert json.loads(record.output or "null") == {"who": "ada", "greeting": "hello ada"}
+        # A finished execution's name is taken: the future carries ExecutionAlreadyExists.
+        with pytest.raises(ExecutionAlreadyExistsError):
+            engine.submit_execution(machine.arn, {"who": "ada"}, name="first").result(timeout=10)
+        pass_only = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        quick = engine.create_state_machine("quick", pass_only)
+        ended = engine.submit_execution(quick.arn, {"x": 1}).result(timeout=10)
+        assert ended.status == "SUCCEEDED"  # ended in its first step, written closed
+        assert engine.wait(ended.arn, timeout=1).status == "SUCCEEDED"
+
+
 def test_a_task_without_connector_fails_the_execution_with_a_clear_cause(engine: Engine) -> None:
     unknown = json.dumps(
         {

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -81,6 +82,17 @@ class _Live:
     # and decisions go first into the execution's next commit.
     deferred_signals: list[Signal] = field(default_factory=list)
     deferred: list[Decision] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Starting:
+    """An execution computed but not yet written (Engine._starting)."""
+
+    record: ExecutionRecord
+    start: StartExecution
+    first: FirstStep
+    interpreter: Interpreter
+    decision: Decision
 
 
 @dataclass
@@ -170,9 +182,9 @@ class Engine:
         self.stop()
 
     def on_execution_end(self, listener: EndListener) -> None:
-        """Call `listener(execution_arn)` each time an execution ends: on the engine thread, or
-        on the starting thread for an execution that ended in its first step. It must be
-        thread-safe."""
+        """Call `listener(execution_arn)` each time an execution ends: on the engine thread, or,
+        for an execution that ended in its first step, on the starting thread (the store's
+        writing thread for `submit_execution`). It must be thread-safe."""
         self._end_listeners.append(listener)
 
     # --- state machines and executions ----------------------------------------------------
@@ -214,6 +226,57 @@ class Engine:
         `arn` and `name` being the state machine's); `input_text` is the client's JSON text,
         kept as given (`input_value` must then be its value).
         """
+        starting = self._starting(
+            state_machine_arn, input_value, name, input_text, machine, version_arn, alias_arn
+        )
+        stored, created = self.store.create_execution(
+            starting.record, starting.start, first_step=starting.first
+        )
+        return self._started(starting, stored, created)
+
+    def submit_execution(
+        self,
+        state_machine_arn: str,
+        input_value: JSON = None,
+        *,
+        name: str | None = None,
+        input_text: str | None = None,
+        machine: StateMachineRecord | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+    ) -> Future[ExecutionRecord]:
+        """`start_execution` for a caller that must not block (the API's event loop).
+
+        The first step is computed here, on the caller's thread; its write is handed to the
+        store, and the Future resolves once it is durable (ExecutionAlreadyExistsError as
+        its exception), on the thread that wrote it.
+        """
+        starting = self._starting(
+            state_machine_arn, input_value, name, input_text, machine, version_arn, alias_arn
+        )
+        written = self.store.submit_execution(starting.record, starting.start, first_step=starting.first)
+        started: Future[ExecutionRecord] = Future()
+
+        def done(written: Future[tuple[ExecutionRecord, bool]]) -> None:
+            try:
+                started.set_result(self._started(starting, *written.result()))
+            except BaseException as exc:
+                started.set_exception(exc)
+
+        written.add_done_callback(done)
+        return started
+
+    def _starting(
+        self,
+        state_machine_arn: str,
+        input_value: JSON,
+        name: str | None,
+        input_text: str | None,
+        machine: StateMachineRecord | None,
+        version_arn: str | None,
+        alias_arn: str | None,
+    ) -> _Starting:
+        """An execution about to be written: its record, its start signal and its first step."""
         if machine is None:
             machine = self.store.get_state_machine(state_machine_arn)
             if machine is None:
@@ -263,18 +326,23 @@ class Engine:
             retired=tuple(decision.retired),
             outcome=self._outcome(decision),
         )
-        stored, created = self.store.create_execution(record, start, first_step=first)
+        return _Starting(record, start, first, interpreter, decision)
+
+    def _started(self, starting: _Starting, stored: ExecutionRecord, created: bool) -> ExecutionRecord:
+        """After the write: the execution handed to the engine thread, or the one found instead."""
+        arn = starting.record.arn
         if not created:
             # StartExecution is idempotent on name and input while running (not for EXPRESS).
-            if not self.express and stored.status == "RUNNING" and _same_json(stored.input, input_text):
+            same_input = _same_json(stored.input, starting.record.input)
+            if not self.express and stored.status == "RUNNING" and same_input:
                 return stored
             raise ExecutionAlreadyExistsError(f"Execution Already Exists: '{arn}'", stored)
-        if first.outcome is not None:
+        if starting.first.outcome is not None:
             # Ended in its first step (a machine of Pass, Choice, ...): nothing for the engine
             # thread to adopt or dispatch, only the end to announce, here and now.
             self._announce_end(arn)
         else:
-            self._enqueue(arn, _Adopt(_Live(interpreter, stored.version), decision))
+            self._enqueue(arn, _Adopt(_Live(starting.interpreter, stored.version), starting.decision))
         return stored
 
     def deliver(self, execution_arn: str, signal: Signal) -> None:
