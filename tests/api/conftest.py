@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from podium.api.app import ApiSettings, PodiumApp, create_app
 from podium.api.protocol import CONTENT_TYPE, TARGET_PREFIX
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+LoopHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MACHINE_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:hello"
 
 
@@ -29,6 +30,10 @@ class FakeService:
                 ]
             }
         }
+        self.loop_handlers: dict[str, LoopHandler] = {}  # actions with a form for the event loop
+
+    def loop_handler(self, name: str) -> LoopHandler | None:
+        return self.loop_handlers.get(name)
 
     def handle(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         from podium.api.errors import UnknownOperationException

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from podium.api.app import ApiSettings
-from podium.api.errors import AccessDeniedException, StateMachineDoesNotExist
+from podium.api.errors import AccessDeniedException, ExecutionAlreadyExists, StateMachineDoesNotExist
 from podium.api.protocol import CONTENT_TYPE, without_nulls
 
 from .conftest import MACHINE_ARN, AppFactory, FakeService, call, error_of, headers, http_client
@@ -203,6 +203,33 @@ async def test_an_api_error_goes_out_with_its_type_status_and_message(
         "StateMachineDoesNotExist",
         f"State Machine Does Not Exist: '{MACHINE_ARN}'",
     )
+
+
+async def test_an_action_with_a_loop_form_runs_on_the_event_loop(
+    client: httpx.AsyncClient, service: FakeService
+) -> None:
+    ran_on: list[str] = []
+
+    async def start(params: dict[str, Any]) -> dict[str, Any]:
+        ran_on.append(threading.current_thread().name)
+        if params.get("name") == "taken":
+            raise ExecutionAlreadyExists("Execution Already Exists: 'x'")
+        return {"executionArn": f"{MACHINE_ARN}:x".replace("stateMachine", "execution"), "startDate": 1.5}
+
+    service.loop_handlers["StartExecution"] = start
+    response = await call(client, "StartExecution", {"stateMachineArn": MACHINE_ARN})
+    assert response.status_code == 200 and response.json()["startDate"] == 1.5
+    assert error_of(
+        await call(client, "StartExecution", {"stateMachineArn": MACHINE_ARN, "name": "taken"})
+    ) == (
+        400,
+        "ExecutionAlreadyExists",
+        "Execution Already Exists: 'x'",
+    )
+    assert ran_on == [threading.current_thread().name] * 2  # the test's loop: no hop to a thread
+    assert service.calls == []  # the blocking form was not called
+    await call(client, "ListStateMachines")  # an action without one still runs on a thread
+    assert [name for name, _ in service.calls] == ["ListStateMachines"]
 
 
 async def test_an_error_keeps_its_own_status(client: httpx.AsyncClient, service: FakeService) -> None:

@@ -10,7 +10,11 @@ the same executionArn and startDate; otherwise ExecutionAlreadyExists.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +28,7 @@ from podium.api.errors import (
     ValidationException,
 )
 from podium.core.messages import StartExecution
-from podium.runtime.engine import ExecutionAlreadyExistsError
+from podium.runtime.engine import Engine, ExecutionAlreadyExistsError
 from podium.service.arns import (
     check_name,
     parse_arn,
@@ -42,9 +46,9 @@ from podium.service.catalog import (
     seconds,
 )
 from podium.service.engines import engine_for
-from podium.service.registry import Params, Response, Service, action
+from podium.service.registry import Params, Response, Service, action, loop_action
 from podium.store.errors import ExecutionDoesNotExistError
-from podium.store.records import EXECUTION_STATUSES, ExecutionRecord
+from podium.store.records import EXECUTION_STATUSES, ExecutionRecord, StateMachineRecord
 
 REDRIVABLE_PERIOD = timedelta(days=14)
 MAX_OPEN_TIME = timedelta(days=365)
@@ -137,6 +141,58 @@ def _qualifiers(record: ExecutionRecord, out: dict[str, Any]) -> None:
 
 @action("StartExecution")
 def start_execution(service: Service, params: Params) -> Response:
+    starting = _starting(service, params)
+    try:
+        record = starting.engine.start_execution(starting.machine.arn, **starting.arguments)
+    except ExecutionAlreadyExistsError as exc:
+        raise ExecutionAlreadyExists(str(exc)) from None
+    return _start_response(record)
+
+
+@loop_action("StartExecution")
+async def start_execution_on_loop(service: Service, params: Params) -> Response:
+    """StartExecution on the event loop: the first step computed there, its commit awaited.
+
+    A state machine whose first step takes long to compute (an inline Map of many Pass
+    states, say) would hold every other request up meanwhile: once two of its starts in a row
+    took more than LOOP_BUDGET_SECONDS of CPU, its later starts are computed on a thread.
+    """
+    cpu = time.thread_time()
+    starting = _starting(service, params)
+    slow: dict[str, int] = service.extras.setdefault(SLOW_FIRST_STEPS, {})
+    key = starting.machine.revision_id
+    if slow.get(key, 0) >= SLOW_STRIKES:
+        submitted = await asyncio.to_thread(_submit, starting)
+    else:
+        submitted = _submit(starting)
+        if time.thread_time() - cpu > LOOP_BUDGET_SECONDS:
+            slow[key] = slow.get(key, 0) + 1  # the first start of a machine also parses it
+        elif key in slow:
+            del slow[key]
+    try:
+        record = await asyncio.wrap_future(submitted)
+    except ExecutionAlreadyExistsError as exc:
+        raise ExecutionAlreadyExists(str(exc)) from None
+    return _start_response(record)
+
+
+# The most CPU time a StartExecution may hold the event loop for, as a state machine's first
+# step is computed, and how many such starts in a row send that machine's next starts to a thread.
+LOOP_BUDGET_SECONDS = 0.002
+SLOW_STRIKES = 2
+SLOW_FIRST_STEPS = "podium.slow_first_steps"  # Service.extras: revision id -> strikes
+
+
+@dataclass(frozen=True)
+class _Start:
+    """A StartExecution checked and resolved, before its first step is computed."""
+
+    engine: Engine
+    machine: StateMachineRecord
+    arguments: dict[str, Any]
+
+
+def _starting(service: Service, params: Params) -> _Start:
     arn: str = params["stateMachineArn"]
     parsed = parse_state_machine_arn(arn)
     if parsed.qualifier is None and "/" in parsed.name:
@@ -150,18 +206,25 @@ def start_execution(service: Service, params: Params) -> Response:
     input_text, input_value = parse_input(service, params.get("input"))
     engine_for(service, "")  # the EXPRESS engine exists once the engines are attached
     engine = service.express_engine if resolved.type == "EXPRESS" else service.engine
-    try:
-        record = engine.start_execution(
-            resolved.arn,
-            input_value,
-            name=name,
-            input_text=input_text,
-            machine=resolved.machine,
-            version_arn=resolved.version_arn,
-            alias_arn=resolved.alias_arn,
-        )
-    except ExecutionAlreadyExistsError as exc:
-        raise ExecutionAlreadyExists(str(exc)) from None
+    arguments = {
+        "input_value": input_value,
+        "name": name,
+        "input_text": input_text,
+        "machine": resolved.machine,
+        "version_arn": resolved.version_arn,
+        "alias_arn": resolved.alias_arn,
+    }
+    return _Start(engine, resolved.machine, arguments)
+
+
+def _submit(starting: _Start) -> Future[ExecutionRecord]:
+    future: Future[ExecutionRecord] = starting.engine.submit_execution(
+        starting.machine.arn, **starting.arguments
+    )
+    return future
+
+
+def _start_response(record: ExecutionRecord) -> Response:
     return {"executionArn": record.arn, "startDate": seconds(record.start_ms)}
 
 

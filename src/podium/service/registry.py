@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +11,13 @@ from podium.api.errors import UnknownOperationException
 Params = dict[str, Any]
 Response = dict[str, Any]
 Handler = Callable[["Service", Params], Response]
+LoopHandler = Callable[["Service", Params], Awaitable[Response]]
 
 ACTIONS: dict[str, Handler] = {}
+# Actions that also have a form run on the server's event loop: one that never blocks it for
+# long (no waiting on a lock, a commit or the network) and saves the hop to a thread and
+# back, which costs about as much as the work of a small StartExecution.
+LOOP_ACTIONS: dict[str, LoopHandler] = {}
 
 
 def action(name: str) -> Callable[[Handler], Handler]:
@@ -22,6 +27,19 @@ def action(name: str) -> Callable[[Handler], Handler]:
         if name in ACTIONS:
             raise ValueError(f"action {name} registered twice")
         ACTIONS[name] = handler
+        return handler
+
+    return register
+
+
+def loop_action(name: str) -> Callable[[LoopHandler], LoopHandler]:
+    """Register the event loop's form of the action `name` (its `action` stays the one that
+    blocking callers use). It must answer as the blocking form does."""
+
+    def register(handler: LoopHandler) -> LoopHandler:
+        if name in LOOP_ACTIONS:
+            raise ValueError(f"loop action {name} registered twice")
+        LOOP_ACTIONS[name] = handler
         return handler
 
     return register
@@ -53,3 +71,10 @@ class Service:
                 f"Unknown operation: {name} is an action of AWS Step Functions that podium does not implement"
             )
         return handler(self, params)
+
+    def loop_handler(self, name: str) -> Callable[[Params], Awaitable[Response]] | None:
+        """The action's form for the event loop, if it has one (else `handle` it on a thread)."""
+        handler = LOOP_ACTIONS.get(name)
+        if handler is None:
+            return None
+        return lambda params: handler(self, params)
