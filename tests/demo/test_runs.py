@@ -50,7 +50,15 @@ def test_a_batch_that_outlives_its_deadline_fails_the_check(tmp_path: Path) -> N
     faults = tmp_path / "slow.yaml"
     faults.write_text("defaults:\n  latency: {median_ms: 300, p95_ms: 350}\n")
     run = run_demo(
-        tmp_path / "run", "--check", "--payments", "40", "--timeout", "0.5", "--faults", str(faults), timeout=90
+        tmp_path / "run",
+        "--check",
+        "--payments",
+        "40",
+        "--timeout",
+        "0.5",
+        "--faults",
+        str(faults),
+        timeout=90,
     )
     assert run.returncode == 1, run.explain()
     assert "not terminal" in run.stdout or "never started" in run.stdout, run.explain()

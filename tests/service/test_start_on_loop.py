@@ -4,6 +4,7 @@ and sends the starts of a machine whose first step is slow to compute to a threa
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -88,38 +89,41 @@ def test_express_and_version_starts_on_the_loop(harness: Harness) -> None:
     assert (described["status"], described["stateMachineVersionArn"]) == ("SUCCEEDED", version)
 
 
-def test_a_machine_whose_first_steps_are_slow_starts_on_a_thread(
+MAP = {
+    "StartAt": "M",
+    "States": {
+        "M": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_machine_whose_first_step_is_heavy_starts_on_a_thread_until_it_is_light_again(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(executions, "LOOP_BUDGET_SECONDS", 0.0)  # every first step is "slow"
     computed_on: list[str] = []
-    submit = executions._submit
+    prepare = executions._prepare
 
-    def noting(starting: Any) -> Any:
+    def noting(request: Any) -> Any:
         computed_on.append(threading.current_thread().name)
-        return submit(starting)
+        return prepare(request)
 
-    monkeypatch.setattr(executions, "_submit", noting)
-    machine = harness.machine("pass", PASS)
-    names = [on_loop(harness, stateMachineArn=machine)["executionArn"] for _ in range(4)]
-    loop_thread = threading.current_thread().name  # asyncio.run runs the loop on this thread
-    # Two strikes on the loop, then on a thread; the answers are the same either way.
-    assert computed_on[:2] == [loop_thread] * 2
-    assert all(name != loop_thread for name in computed_on[2:])
-    assert [harness.wait(arn)["status"] for arn in names] == ["SUCCEEDED"] * 4
-
-
-def test_a_quick_start_clears_the_strikes_against_its_machine(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    machine = harness.machine("pass", PASS)
-    monkeypatch.setattr(executions, "LOOP_BUDGET_SECONDS", 0.0)
-    on_loop(harness, stateMachineArn=machine)
-    strikes = harness.service.extras[executions.SLOW_FIRST_STEPS]
-    assert list(strikes.values()) == [1]
-    monkeypatch.setattr(executions, "LOOP_BUDGET_SECONDS", 60.0)
-    on_loop(harness, stateMachineArn=machine)
-    assert strikes == {}
+    monkeypatch.setattr(executions, "_prepare", noting)
+    machine = harness.machine("map", MAP)
+    many = json.dumps({"items": list(range(200))})  # some 400 events in the first step
+    few = json.dumps({"items": [1, 2]})
+    inputs = [few, many, many, few, few]
+    arns = [on_loop(harness, stateMachineArn=machine, input=text)["executionArn"] for text in inputs]
+    loop = threading.current_thread().name  # asyncio.run runs the loop on this thread
+    # Light, then heavy (found out on the loop), then on a thread while the last one was
+    # heavy; a light one there sends the next back to the loop.
+    assert [name == loop for name in computed_on] == [True, True, False, False, True]
+    assert [harness.wait(arn)["status"] for arn in arns] == ["SUCCEEDED"] * 5
+    assert len(harness.history(arns[1])) > executions.HEAVY_FIRST_STEP_EVENTS
 
 
 def test_the_loop_form_is_registered_only_where_the_blocking_form_is() -> None:

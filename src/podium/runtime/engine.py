@@ -85,8 +85,8 @@ class _Live:
 
 
 @dataclass(frozen=True)
-class _Starting:
-    """An execution computed but not yet written (Engine._starting)."""
+class Starting:
+    """An execution computed but not yet written (Engine.prepare_start)."""
 
     record: ExecutionRecord
     start: StartExecution
@@ -226,8 +226,14 @@ class Engine:
         `arn` and `name` being the state machine's); `input_text` is the client's JSON text,
         kept as given (`input_value` must then be its value).
         """
-        starting = self._starting(
-            state_machine_arn, input_value, name, input_text, machine, version_arn, alias_arn
+        starting = self.prepare_start(
+            state_machine_arn,
+            input_value,
+            name=name,
+            input_text=input_text,
+            machine=machine,
+            version_arn=version_arn,
+            alias_arn=alias_arn,
         )
         stored, created = self.store.create_execution(
             starting.record, starting.start, first_step=starting.first
@@ -245,15 +251,23 @@ class Engine:
         version_arn: str | None = None,
         alias_arn: str | None = None,
     ) -> Future[ExecutionRecord]:
-        """`start_execution` for a caller that must not block (the API's event loop).
-
-        The first step is computed here, on the caller's thread; its write is handed to the
-        store, and the Future resolves once it is durable (ExecutionAlreadyExistsError as
-        its exception), on the thread that wrote it.
-        """
-        starting = self._starting(
-            state_machine_arn, input_value, name, input_text, machine, version_arn, alias_arn
+        """`start_execution` for a caller that must not block (the API's event loop):
+        `prepare_start` then `submit_start`."""
+        return self.submit_start(
+            self.prepare_start(
+                state_machine_arn,
+                input_value,
+                name=name,
+                input_text=input_text,
+                machine=machine,
+                version_arn=version_arn,
+                alias_arn=alias_arn,
+            )
         )
+
+    def submit_start(self, starting: Starting) -> Future[ExecutionRecord]:
+        """Hand a prepared start's write to the store: the Future resolves once it is durable
+        (ExecutionAlreadyExistsError as its exception), on the thread that wrote it."""
         written = self.store.submit_execution(starting.record, starting.start, first_step=starting.first)
         started: Future[ExecutionRecord] = Future()
 
@@ -266,17 +280,19 @@ class Engine:
         written.add_done_callback(done)
         return started
 
-    def _starting(
+    def prepare_start(
         self,
         state_machine_arn: str,
-        input_value: JSON,
-        name: str | None,
-        input_text: str | None,
-        machine: StateMachineRecord | None,
-        version_arn: str | None,
-        alias_arn: str | None,
-    ) -> _Starting:
-        """An execution about to be written: its record, its start signal and its first step."""
+        input_value: JSON = None,
+        *,
+        name: str | None = None,
+        input_text: str | None = None,
+        machine: StateMachineRecord | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+    ) -> Starting:
+        """An execution about to be written (start_execution's arguments): its record, its
+        start signal and its first step, computed on the caller's thread."""
         if machine is None:
             machine = self.store.get_state_machine(state_machine_arn)
             if machine is None:
@@ -326,9 +342,9 @@ class Engine:
             retired=tuple(decision.retired),
             outcome=self._outcome(decision),
         )
-        return _Starting(record, start, first, interpreter, decision)
+        return Starting(record, start, first, interpreter, decision)
 
-    def _started(self, starting: _Starting, stored: ExecutionRecord, created: bool) -> ExecutionRecord:
+    def _started(self, starting: Starting, stored: ExecutionRecord, created: bool) -> ExecutionRecord:
         """After the write: the execution handed to the engine thread, or the one found instead."""
         arn = starting.record.arn
         if not created:

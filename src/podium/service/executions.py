@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,7 +26,7 @@ from podium.api.errors import (
     ValidationException,
 )
 from podium.core.messages import StartExecution
-from podium.runtime.engine import Engine, ExecutionAlreadyExistsError
+from podium.runtime.engine import Engine, ExecutionAlreadyExistsError, Starting
 from podium.service.arns import (
     check_name,
     parse_arn,
@@ -141,9 +139,9 @@ def _qualifiers(record: ExecutionRecord, out: dict[str, Any]) -> None:
 
 @action("StartExecution")
 def start_execution(service: Service, params: Params) -> Response:
-    starting = _starting(service, params)
+    request = _start_request(service, params)
     try:
-        record = starting.engine.start_execution(starting.machine.arn, **starting.arguments)
+        record = request.engine.start_execution(request.machine.arn, **request.arguments)
     except ExecutionAlreadyExistsError as exc:
         raise ExecutionAlreadyExists(str(exc)) from None
     return _start_response(record)
@@ -153,38 +151,39 @@ def start_execution(service: Service, params: Params) -> Response:
 async def start_execution_on_loop(service: Service, params: Params) -> Response:
     """StartExecution on the event loop: the first step computed there, its commit awaited.
 
-    A state machine whose first step takes long to compute (an inline Map of many Pass
-    states, say) would hold every other request up meanwhile: once two of its starts in a row
-    took more than LOOP_BUDGET_SECONDS of CPU, its later starts are computed on a thread.
+    A first step of many states (an inline Map over a long list of Pass states, say) would
+    hold every other request up while it is computed: once a machine's first step wrote more
+    than HEAVY_FIRST_STEP_EVENTS events, its next starts are computed on a thread, until one
+    of them is light again. (A count of events, not a clock: a busy machine's clock would
+    count the time this thread waited for the CPU.)
     """
-    cpu = time.thread_time()
-    starting = _starting(service, params)
-    slow: dict[str, int] = service.extras.setdefault(SLOW_FIRST_STEPS, {})
-    key = starting.machine.revision_id
-    if slow.get(key, 0) >= SLOW_STRIKES:
-        submitted = await asyncio.to_thread(_submit, starting)
+    request = _start_request(service, params)
+    heavy: set[str] = service.extras.setdefault(HEAVY_FIRST_STEPS, set())
+    key = request.machine.revision_id
+    if key in heavy:
+        starting = await asyncio.to_thread(_prepare, request)
     else:
-        submitted = _submit(starting)
-        if time.thread_time() - cpu > LOOP_BUDGET_SECONDS:
-            slow[key] = slow.get(key, 0) + 1  # the first start of a machine also parses it
-        elif key in slow:
-            del slow[key]
+        starting = _prepare(request)
+    if len(starting.first.events) > HEAVY_FIRST_STEP_EVENTS:
+        heavy.add(key)
+    else:
+        heavy.discard(key)
     try:
-        record = await asyncio.wrap_future(submitted)
+        record = await asyncio.wrap_future(request.engine.submit_start(starting))
     except ExecutionAlreadyExistsError as exc:
         raise ExecutionAlreadyExists(str(exc)) from None
     return _start_response(record)
 
 
-# The most CPU time a StartExecution may hold the event loop for, as a state machine's first
-# step is computed, and how many such starts in a row send that machine's next starts to a thread.
-LOOP_BUDGET_SECONDS = 0.002
-SLOW_STRIKES = 2
-SLOW_FIRST_STEPS = "podium.slow_first_steps"  # Service.extras: revision id -> strikes
+# About 1 to 2 ms of interpreting on this project's benchmark machine (5 to 8 us an event, an
+# inline Map of Pass states or a chain of them): past it, a machine's first steps are computed
+# off the event loop.
+HEAVY_FIRST_STEP_EVENTS = 250
+HEAVY_FIRST_STEPS = "podium.heavy_first_steps"  # Service.extras: the revision ids of such machines
 
 
 @dataclass(frozen=True)
-class _Start:
+class _StartRequest:
     """A StartExecution checked and resolved, before its first step is computed."""
 
     engine: Engine
@@ -192,7 +191,11 @@ class _Start:
     arguments: dict[str, Any]
 
 
-def _starting(service: Service, params: Params) -> _Start:
+def _prepare(request: _StartRequest) -> Starting:
+    return request.engine.prepare_start(request.machine.arn, **request.arguments)
+
+
+def _start_request(service: Service, params: Params) -> _StartRequest:
     arn: str = params["stateMachineArn"]
     parsed = parse_state_machine_arn(arn)
     if parsed.qualifier is None and "/" in parsed.name:
@@ -214,14 +217,7 @@ def _starting(service: Service, params: Params) -> _Start:
         "version_arn": resolved.version_arn,
         "alias_arn": resolved.alias_arn,
     }
-    return _Start(engine, resolved.machine, arguments)
-
-
-def _submit(starting: _Start) -> Future[ExecutionRecord]:
-    future: Future[ExecutionRecord] = starting.engine.submit_execution(
-        starting.machine.arn, **starting.arguments
-    )
-    return future
+    return _StartRequest(engine, resolved.machine, arguments)
 
 
 def _start_response(record: ExecutionRecord) -> Response:
