@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from podium.runtime.simulator import execution_info
 from podium.store.memory import MemoryStore
 from podium.store.records import ExecutionRecord
 from podium.store.sqlite import SQLiteStore
+from tests.callbacks import promise
 
 GREET = json.dumps(
     {
@@ -76,23 +78,28 @@ def test_start_is_idempotent_on_name_and_input_while_running(engine: Engine) -> 
         engine.start_execution(machine.arn, {"a": 2}, name="same")
 
 
+def submitted(engine: Engine, arn: str, value: Any, **params: Any) -> Future[ExecutionRecord]:
+    future, done = promise()
+    engine.submit_start(engine.prepare_start(arn, value, **params), done)
+    return future
+
+
 def test_a_submitted_execution_runs_once_durable_and_is_idempotent_as_a_start(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "podium.db")
     connectors = [FunctionConnector(FunctionRegistry({"greet": greet}))]
     with Engine(store, connectors=connectors) as engine:
         machine = engine.create_state_machine("greeter", GREET)
-        submitted = engine.submit_execution(machine.arn, {"who": "ada"}, name="first")
-        started = submitted.result(timeout=10)
+        started = submitted(engine, machine.arn, {"who": "ada"}, name="first").result(timeout=10)
         assert store.get_execution(started.arn) is not None  # durable before the future resolved
         record = engine.wait(started.arn, timeout=10)
         assert record.status == "SUCCEEDED"
         assert json.loads(record.output or "null") == {"who": "ada", "greeting": "hello ada"}
         # A finished execution's name is taken: the future carries ExecutionAlreadyExists.
         with pytest.raises(ExecutionAlreadyExistsError):
-            engine.submit_execution(machine.arn, {"who": "ada"}, name="first").result(timeout=10)
+            submitted(engine, machine.arn, {"who": "ada"}, name="first").result(timeout=10)
         pass_only = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
         quick = engine.create_state_machine("quick", pass_only)
-        ended = engine.submit_execution(quick.arn, {"x": 1}).result(timeout=10)
+        ended = submitted(engine, quick.arn, {"x": 1}).result(timeout=10)
         assert ended.status == "SUCCEEDED"  # ended in its first step, written closed
         assert engine.wait(ended.arn, timeout=1).status == "SUCCEEDED"
 

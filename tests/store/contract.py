@@ -49,6 +49,7 @@ from podium.store.records import (
     StateMachineRecord,
     StateMachineVersionRecord,
 )
+from tests.callbacks import promise
 
 REGION = "arn:aws:states:us-east-1:000000000000"
 ORDERS = f"{REGION}:stateMachine:Orders"
@@ -344,11 +345,15 @@ class StoreContract:
 
     def test_submit_execution_is_create_execution_without_waiting(self, store: Store) -> None:
         record = execution()
-        assert store.submit_execution(record, start(record)).result(timeout=30) == (record, True)
+        written, done = promise()
+        store.submit_execution(record, start(record), done)
+        assert written.result(timeout=30) == (record, True)
         assert store.get_execution(record.arn) == record
         assert store.journal(record.arn) == [start(record)]
         again = execution(input='{"order":2}', start_ms=record.start_ms + 5)
-        assert store.submit_execution(again, start(again)).result(timeout=30) == (record, False)
+        written, done = promise()
+        store.submit_execution(again, start(again), done)
+        assert written.result(timeout=30) == (record, False)
         assert store.journal(record.arn) == [start(record)]
 
     def test_the_same_name_under_another_machine_is_another_execution(self, store: Store) -> None:
@@ -938,7 +943,8 @@ class FirstStepContract:
 
         record = _first_step_record()
         outcome = ExecutionOutcome("SUCCEEDED", "{}", None, None, 9)
-        written = store.submit_execution(record, _first_step_start(), first_step=FirstStep(outcome=outcome))
+        written, done = promise()
+        store.submit_execution(record, _first_step_start(), done, first_step=FirstStep(outcome=outcome))
         stored, created = written.result(timeout=30)
         assert created and stored.status == "SUCCEEDED"
         assert store.get_execution(record.arn) == stored

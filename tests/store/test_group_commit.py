@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from podium.store.errors import StoreClosedError
 from podium.store.group_commit import GroupCommit
+from tests.callbacks import promise
 
 THREADS = 8
 
@@ -20,6 +23,12 @@ def table(tmp_path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")
     return conn
+
+
+def submit(group: GroupCommit, write: Any) -> Future[Any]:
+    future, done = promise()
+    group.submit(write, done)
+    return future
 
 
 def together(work: list[threading.Thread]) -> None:
@@ -121,7 +130,7 @@ def test_submitted_writes_are_committed_by_the_committer_thread(table: sqlite3.C
 
         return write
 
-    futures = [group.submit(insert(f"k{n}")) for n in range(20)]  # type: ignore[arg-type]
+    futures = [submit(group, insert(f"k{n}")) for n in range(20)]  # type: ignore[arg-type]
     assert [f.result(timeout=10) for f in futures] == [f"k{n}" for n in range(20)]
     assert table.execute("SELECT count(*) FROM t").fetchone() == (20,)
     assert set(writers) == {"podium-committer"}  # the caller never waited on the database
@@ -145,8 +154,8 @@ def test_a_submitted_write_that_raises_fails_its_future_alone(table: sqlite3.Con
         conn.execute("INSERT INTO t VALUES ('good', 1)")
         return "good"
 
-    first = group.submit(slow)
-    queued = [group.submit(bad), group.submit(good)]
+    first = submit(group, slow)
+    queued = [submit(group, bad), submit(group, good)]
     release.set()
     assert first.result(timeout=10) == "slow"
     with pytest.raises(ValueError, match="refused"):
@@ -170,8 +179,8 @@ def test_waiting_and_submitted_writes_share_transactions(table: sqlite3.Connecti
         start.wait()
         for n in range(30 * THREADS):
             futures.append(
-                group.submit(
-                    lambda conn, k=f"s{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount
+                submit(
+                    group, lambda conn, k=f"s{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount
                 )
             )
 
@@ -209,7 +218,7 @@ def test_a_waiting_write_is_committed_when_more_than_a_batch_waits_ahead_of_it(
     while not group._leading:
         threading.Event().wait(0.01)
     ahead = [
-        group.submit(lambda conn, k=f"a{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount)
+        submit(group, lambda conn, k=f"a{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount)
         for n in range(10)
     ]
     mine = threading.Thread(
@@ -230,10 +239,25 @@ def test_a_waiting_write_is_committed_when_more_than_a_batch_waits_ahead_of_it(
 def test_close_commits_what_was_submitted_then_refuses_more(table: sqlite3.Connection) -> None:
     group = GroupCommit(threading.Lock(), lambda: table)
     futures = [
-        group.submit(lambda conn, k=f"k{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount)
+        submit(group, lambda conn, k=f"k{n}": conn.execute("INSERT INTO t VALUES (?, 1)", (k,)).rowcount)
         for n in range(5)
     ]
     group.close()
     assert [f.result(timeout=0) for f in futures] == [1] * 5
     with pytest.raises(StoreClosedError):
-        group.submit(lambda conn: None)
+        group.submit(lambda conn: None, lambda value, error: None)
+
+
+def test_a_callback_that_raises_does_not_stop_the_committer(
+    table: sqlite3.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    group = GroupCommit(threading.Lock(), lambda: table)
+
+    def rude(value: object, error: BaseException | None) -> None:
+        raise RuntimeError("the caller's own bug")
+
+    group.submit(lambda conn: conn.execute("INSERT INTO t VALUES ('first', 1)"), rude)
+    after = submit(group, lambda conn: conn.execute("INSERT INTO t VALUES ('after', 1)").rowcount)
+    assert after.result(timeout=10) == 1
+    assert "callback failed" in caplog.text
+    group.close()

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -65,6 +64,7 @@ from podium.store.records import (
 log = logging.getLogger("podium.engine")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 EndListener = Callable[[str], None]
+Started = Callable[[ExecutionRecord | None, BaseException | None], None]  # submit_start's callback
 
 
 class ExecutionAlreadyExistsError(Exception):
@@ -184,7 +184,7 @@ class Engine:
     def on_execution_end(self, listener: EndListener) -> None:
         """Call `listener(execution_arn)` each time an execution ends: on the engine thread, or,
         for an execution that ended in its first step, on the starting thread (the store's
-        writing thread for `submit_execution`). It must be thread-safe."""
+        writing thread for `submit_start`). It must be thread-safe."""
         self._end_listeners.append(listener)
 
     # --- state machines and executions ----------------------------------------------------
@@ -240,45 +240,23 @@ class Engine:
         )
         return self._started(starting, stored, created)
 
-    def submit_execution(
-        self,
-        state_machine_arn: str,
-        input_value: JSON = None,
-        *,
-        name: str | None = None,
-        input_text: str | None = None,
-        machine: StateMachineRecord | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-    ) -> Future[ExecutionRecord]:
-        """`start_execution` for a caller that must not block (the API's event loop):
-        `prepare_start` then `submit_start`."""
-        return self.submit_start(
-            self.prepare_start(
-                state_machine_arn,
-                input_value,
-                name=name,
-                input_text=input_text,
-                machine=machine,
-                version_arn=version_arn,
-                alias_arn=alias_arn,
-            )
-        )
+    def submit_start(self, starting: Starting, done: Started) -> None:
+        """Hand a prepared start's write to the store, for a caller that must not block (the
+        API's event loop): `done(record, None)` once it is durable, or `done(None, exception)`
+        (ExecutionAlreadyExistsError among them), on the thread that wrote it."""
 
-    def submit_start(self, starting: Starting) -> Future[ExecutionRecord]:
-        """Hand a prepared start's write to the store: the Future resolves once it is durable
-        (ExecutionAlreadyExistsError as its exception), on the thread that wrote it."""
-        written = self.store.submit_execution(starting.record, starting.start, first_step=starting.first)
-        started: Future[ExecutionRecord] = Future()
-
-        def done(written: Future[tuple[ExecutionRecord, bool]]) -> None:
+        def written(created: tuple[ExecutionRecord, bool] | None, error: BaseException | None) -> None:
+            if created is None:
+                done(None, error)
+                return
             try:
-                started.set_result(self._started(starting, *written.result()))
-            except BaseException as exc:
-                started.set_exception(exc)
+                record = self._started(starting, *created)
+            except Exception as exc:
+                done(None, exc)
+                return
+            done(record, None)
 
-        written.add_done_callback(done)
-        return started
+        self.store.submit_execution(starting.record, starting.start, written, first_step=starting.first)
 
     def prepare_start(
         self,

@@ -24,8 +24,7 @@ Every implementation must pass `tests/store/contract.py`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from podium.core.history import HistoryEvent
@@ -41,6 +40,9 @@ from podium.store.records import (
     StateMachineRecord,
     StateMachineVersionRecord,
 )
+
+# submit_execution's callback: ((record, created), None), or (None, the exception).
+Created = Callable[[tuple[ExecutionRecord, bool] | None, BaseException | None], None]
 
 
 class Store(Protocol):
@@ -146,10 +148,16 @@ class Store(Protocol):
         ...
 
     def submit_execution(
-        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
-    ) -> Future[tuple[ExecutionRecord, bool]]:
-        """`create_execution` for a caller that must not block: a Future of what it returns,
-        resolved once the execution is durable (on whatever thread wrote it)."""
+        self,
+        record: ExecutionRecord,
+        start: Signal,
+        done: Created,
+        *,
+        first_step: FirstStep | None = None,
+    ) -> None:
+        """`create_execution` for a caller that must not block: `done(what it returns, None)`
+        once the execution is durable, or `done(None, exception)`, on the thread that wrote it
+        (maybe this one, before returning)."""
         ...
 
     def get_execution(self, arn: str) -> ExecutionRecord | None: ...

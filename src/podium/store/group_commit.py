@@ -13,44 +13,50 @@ savepoint and gets its exception, and the rest still commit. No caller returns b
 COMMIT that holds its write has returned, so a returned write is as durable as before; a
 failed COMMIT fails every write of the group (none of them is on disk).
 
-A caller that must not block (the API's event loop) hands its write over with `submit` and
-gets a Future instead, resolved once the COMMIT holding the write has returned. Such writes
-have no thread of their own waiting to lead a group: a committer thread, started with the
-first of them, leads whenever they wait and nobody else does.
+A caller that must not block (the API's event loop) hands its write over with `submit` and a
+callback instead, called once the COMMIT holding the write has returned. Such writes have no
+thread of their own waiting to lead a group: a committer thread, started with the first of
+them, leads whenever they wait and nobody else does.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 from podium.store.errors import StoreClosedError
 
+log = logging.getLogger("podium.store")
 T = TypeVar("T")
+# What a submitted write's caller is told: (its result, None) or (None, what it raised).
+Done = Callable[[T | None, BaseException | None], None]
 
 MAX_BATCH = 64  # writes per transaction: bounds how long the group's last caller waits
 
 
 class _Write(Generic[T]):
-    __slots__ = ("done", "error", "future", "run", "value")
+    __slots__ = ("done", "error", "run", "tell", "value")
 
-    def __init__(self, run: Callable[[sqlite3.Connection], T], future: Future[T] | None = None) -> None:
+    def __init__(self, run: Callable[[sqlite3.Connection], T], tell: Done[T] | None = None) -> None:
         self.run = run
         self.done = False
         self.value: T | None = None
         self.error: BaseException | None = None
-        self.future = future  # a submitted write's; None for one whose caller waits in `run`
+        self.tell = tell  # a submitted write's callback; None for one whose caller waits in `run`
 
     def resolve(self) -> None:
-        if self.future is None:
+        if self.tell is None:
             return
-        if self.error is not None:
-            self.future.set_exception(self.error)
-        else:
-            self.future.set_result(self.value)  # type: ignore[arg-type]
+        try:
+            if self.error is not None:
+                self.tell(None, self.error)
+            else:
+                self.tell(self.value, None)
+        except Exception:  # the caller's own failure: it must not stop the committer thread
+            log.exception("a submitted write's callback failed")
 
 
 class GroupCommit:
@@ -101,12 +107,10 @@ class GroupCommit:
             raise mine.error
         return mine.value  # type: ignore[return-value]
 
-    def submit(self, write: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Hand `write(conn)` over without waiting: a Future of its result once committed.
-
-        The Future's callbacks run on the thread that committed the write.
-        """
-        mine: _Write[T] = _Write(write, Future())
+    def submit(self, write: Callable[[sqlite3.Connection], T], done: Done[T]) -> None:
+        """Hand `write(conn)` over without waiting: `done(result, None)` once it is committed,
+        or `done(None, exception)`, called on the thread that committed it."""
+        mine: _Write[T] = _Write(write, done)
         with self._cond:
             if self._closed:
                 raise StoreClosedError()
@@ -115,8 +119,6 @@ class GroupCommit:
                 self._committer = threading.Thread(target=self._serve, name="podium-committer", daemon=True)
                 self._committer.start()
             self._submitted.notify()
-        assert mine.future is not None
-        return mine.future
 
     def close(self) -> None:
         """Stop the committer thread once the writes handed over so far are done."""

@@ -10,11 +10,11 @@ import bisect
 import dataclasses
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from podium.core.history import HistoryEvent
 from podium.core.messages import Command, Signal
+from podium.store.base import Created
 from podium.store.errors import (
     ConflictError,
     DuplicateIdError,
@@ -237,14 +237,19 @@ class MemoryStore:
             return self._executions[record.arn].record, True
 
     def submit_execution(
-        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
-    ) -> Future[tuple[ExecutionRecord, bool]]:
-        written: Future[tuple[ExecutionRecord, bool]] = Future()
+        self,
+        record: ExecutionRecord,
+        start: Signal,
+        done: Created,
+        *,
+        first_step: FirstStep | None = None,
+    ) -> None:
         try:
-            written.set_result(self.create_execution(record, start, first_step=first_step))
+            created = self.create_execution(record, start, first_step=first_step)
         except Exception as exc:
-            written.set_exception(exc)
-        return written
+            done(None, exc)
+            return
+        done(created, None)
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._lock:

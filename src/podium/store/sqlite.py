@@ -18,13 +18,13 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from podium.core.history import HistoryEvent
 from podium.core.messages import Command, Signal
+from podium.store.base import Created
 from podium.store.codec import (
     command_of,
     command_text,
@@ -401,9 +401,14 @@ class SQLiteStore:
         return self._group.run(self._creation(record, start, first_step))
 
     def submit_execution(
-        self, record: ExecutionRecord, start: Signal, *, first_step: FirstStep | None = None
-    ) -> Future[tuple[ExecutionRecord, bool]]:
-        return self._group.submit(self._creation(record, start, first_step))
+        self,
+        record: ExecutionRecord,
+        start: Signal,
+        done: Created,
+        *,
+        first_step: FirstStep | None = None,
+    ) -> None:
+        self._group.submit(self._creation(record, start, first_step), done)
 
     def _creation(
         self, record: ExecutionRecord, start: Signal, first_step: FirstStep | None
