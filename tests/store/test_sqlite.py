@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from podium.core.messages import TimerFired
+from podium.store import sqlite as sqlite_store
 from podium.store.base import Store
 from podium.store.codec import signal_text
 from podium.store.errors import ConflictError
@@ -254,3 +257,29 @@ def test_concurrent_starts_and_steps_are_grouped_and_each_lands_once(tmp_path: P
         assert store._group.transactions < store._group.writes
     finally:
         store.close()
+
+
+def test_state_machine_reads_are_kept_briefly_and_this_stores_changes_show_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "MACHINE_CACHE_SECONDS", 0.3)
+    path = tmp_path / "podium.db"
+    ours, theirs = SQLiteStore(path), SQLiteStore(path)  # theirs: another process on the file
+    try:
+        first = machine()
+        ours.put_state_machine(first)
+        assert ours.get_state_machine(first.arn) == first
+        changed = dataclasses.replace(first, definition='{"StartAt":"B","States":{"B":{"Type":"Succeed"}}}')
+        ours.put_state_machine(changed)
+        assert ours.get_state_machine(first.arn) == changed  # our own update, at once
+        theirs.put_state_machine(first)
+        assert ours.get_state_machine(first.arn) == changed  # theirs: not yet...
+        time.sleep(0.35)
+        assert ours.get_state_machine(first.arn) == first  # ...but once the kept read expired
+        assert ours.delete_state_machine(first.arn)
+        assert ours.get_state_machine(first.arn) is None  # our own delete, at once
+        theirs.put_state_machine(first)
+        assert ours.get_state_machine(first.arn) == first  # a machine not found is never kept
+    finally:
+        ours.close()
+        theirs.close()

@@ -17,6 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,7 @@ from podium.store.records import (
 from podium.store.schema import migrate_sqlite
 
 Synchronous = Literal["full", "normal"]
+MACHINE_CACHE_SECONDS = 1.0  # how long a state machine read is kept (get_state_machine)
 
 # Column names are the records' field names, so that a row becomes a record by zip().
 _MACHINE_FIELDS = (
@@ -209,6 +211,9 @@ class SQLiteStore:
         self._busy_timeout_s = busy_timeout_ms / 1000
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._group = GroupCommit(self._lock, self._writer)
+        self._machines: dict[str, tuple[StateMachineRecord, float]] = {}  # arn -> (record, until)
+        self._machine_generation = 0  # counts this store's changes to state machines
+        self._machines_lock = threading.Lock()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -271,13 +276,34 @@ class SQLiteStore:
     def put_state_machine(self, record: StateMachineRecord) -> None:
         with self._writing() as conn:
             conn.execute(_PUT_MACHINE, _values(record, _MACHINE_FIELDS))
+        self._machine_changed(record.arn)
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        # Every StartExecution reads its state machine: kept for MACHINE_CACHE_SECONDS. This
+        # store's own changes show at once; another process's within that time, as AWS allows
+        # ("executions started immediately after UpdateStateMachine may use the previous
+        # definition"). Only machines found are kept: a new one is seen at once.
+        cached = self._machines.get(arn)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        generation = self._machine_generation
         with self._reading() as conn:
             row = conn.execute(
                 f"SELECT {_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?", (arn,)
             ).fetchone()
-        return None if row is None else _machine(row)
+        if row is None:
+            return None
+        record = _machine(row)
+        with self._machines_lock:
+            if generation == self._machine_generation:  # else a change raced this read: not kept
+                self._machines[arn] = (record, now + MACHINE_CACHE_SECONDS)
+        return record
+
+    def _machine_changed(self, arn: str) -> None:
+        with self._machines_lock:
+            self._machine_generation += 1
+            self._machines.pop(arn, None)
 
     def list_state_machines(self) -> list[StateMachineRecord]:
         with self._reading() as conn:
@@ -293,7 +319,8 @@ class SQLiteStore:
             conn.execute("DELETE FROM state_machine_versions WHERE state_machine_arn = ?", (arn,))
             conn.execute("DELETE FROM state_machine_aliases WHERE state_machine_arn = ?", (arn,))
             conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
-            return True
+        self._machine_changed(arn)
+        return True
 
     # --- versions and aliases ---------------------------------------------------------------
 
@@ -368,7 +395,8 @@ class SQLiteStore:
             if conn.execute("DELETE FROM activities WHERE arn = ?", (arn,)).rowcount == 0:
                 return False
             conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
-            return True
+        self._machine_changed(arn)
+        return True
 
     # --- tags -------------------------------------------------------------------------------
 
