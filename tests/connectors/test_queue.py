@@ -383,13 +383,15 @@ class ThreadNoting(FlakyTransport):
 
 
 def test_an_idle_engine_sends_the_command_on_its_own_thread() -> None:
-    """No hop to the connector's thread when the engine has nothing else to do."""
+    """No hop to the connector's thread when the engine has nothing else to do. A's command
+    goes out from the engine's thread (the start's step); B's from the reply consumer's, which
+    took A's answer's step itself, the engine being idle."""
     transport = ThreadNoting()
     try:
         with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport):
             record = orchestrator.run(machine(("A", sqs_task()), ("B", sqs_task())), {"n": 1})
         assert record.status == "SUCCEEDED"
-        assert transport.senders == [("podium-engine", 1), ("podium-engine", 1)]
+        assert transport.senders == [("podium-engine", 1), ("podium-replies", 1)]
     finally:
         transport.close()
 
@@ -416,7 +418,7 @@ def test_after_a_failed_send_the_engine_sends_again_only_once_a_send_worked() ->
         assert transport.senders == [
             ("podium-engine", 1),  # refused
             ("podium-queue-sender", 1),  # the retry: still the first attempt of A's command
-            ("podium-engine", 1),  # B: the broker works again
+            ("podium-replies", 1),  # B (the step of A's answer): the broker works again
         ]
         assert [c.state_name for c in service.seen] == ["A", "B"]
         assert orchestrator.types(record.arn).count("TaskSubmitted") == 2

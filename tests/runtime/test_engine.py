@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -314,6 +315,113 @@ def test_a_connector_may_send_on_the_engines_thread_only_while_nothing_waits_for
         assert connector.calls == [("invoke_now", "Left"), ("invoke", "Right")]
     finally:
         engine.stop()
+
+
+TWO_CALLS = json.dumps(
+    {
+        "StartAt": "A",
+        "States": {
+            name: {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                **({"Next": "B"} if name == "A" else {"End": True}),
+            }
+            for name in ("A", "B")
+        },
+    }
+)
+
+
+class NotingConnector:
+    """Notes the thread each command is sent from; answers only when the test says so, and
+    holds a send while `hold` is clear."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []  # (execution name, state, thread)
+        self.commands: dict[tuple[str, str], Any] = {}
+        self.hold = threading.Event()
+        self.hold.set()
+        self.holding = threading.Event()
+
+    def accepts(self, resource: str) -> bool:
+        return resource.startswith("arn:aws:states:::sqs:")
+
+    def invoke(self, command: Any, reply: Any) -> None:
+        from podium.core import tokens
+
+        parts = tokens.parse(command.task_token)
+        assert parts is not None
+        name = parts.execution_arn.rsplit(":", 1)[-1]
+        if not self.hold.is_set():
+            self.holding.set()
+            self.hold.wait(10)
+        self.commands[name, command.state_name] = command
+        self.sent.append((name, command.state_name, threading.current_thread().name))
+
+
+def answer(command: Any) -> Any:
+    from podium.core.messages import TaskSucceeded
+
+    return TaskSucceeded(0, command.command_id, {"ok": True})
+
+
+def until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_an_answer_delivered_now_to_an_idle_engine_takes_its_step_on_the_callers_thread() -> None:
+    connector = NotingConnector()
+    with Engine(MemoryStore(), connectors=[connector]) as engine:
+        machine = engine.create_state_machine("two", TWO_CALLS)
+        arn = engine.start_execution(machine.arn, {}, name="one").arn
+        until(lambda: ("one", "A") in connector.commands)
+        caller = threading.Thread(
+            target=engine.deliver_now, args=(arn, answer(connector.commands["one", "A"])), name="replier"
+        )
+        caller.start()
+        caller.join(10)
+        # B was sent within deliver_now, on the caller's thread: the step was taken there.
+        assert connector.sent == [("one", "A", "podium-engine"), ("one", "B", "replier")]
+        engine.deliver_now(arn, answer(connector.commands["one", "B"]))
+        assert engine.wait(arn, timeout=10).status == "SUCCEEDED"
+        types = [e.type for e in engine.store.history(arn)]
+        assert types.count("TaskSucceeded") == 2 and types[-1] == "ExecutionSucceeded"
+
+
+def test_an_answer_delivered_now_to_a_busy_engine_waits_its_turn_on_the_engines_thread() -> None:
+    connector = NotingConnector()
+    with Engine(MemoryStore(), connectors=[connector]) as engine:
+        machine = engine.create_state_machine("two", TWO_CALLS)
+        first = engine.start_execution(machine.arn, {}, name="first").arn
+        until(lambda: ("first", "A") in connector.commands)
+        connector.hold.clear()
+        engine.start_execution(machine.arn, {}, name="second")  # its send is held: the engine is busy
+        assert connector.holding.wait(10)
+        engine.deliver_now(first, answer(connector.commands["first", "A"]))  # returns: queued
+        assert ("first", "B") not in connector.commands
+        connector.hold.set()
+        until(lambda: ("first", "B") in connector.commands)
+        assert connector.sent[-1] == ("first", "B", "podium-engine")
+
+
+def test_a_submission_delivered_now_is_still_committed_in_time() -> None:
+    """A step taken on the caller's thread that is deferred (TaskSubmitted) still gets its
+    commit from the engine's thread, DEFER_SECONDS later."""
+    from podium.core.messages import TaskSubmitted
+    from podium.runtime.engine import DEFER_SECONDS
+
+    connector = NotingConnector()
+    store = MemoryStore()
+    with Engine(store, connectors=[connector]) as engine:
+        machine = engine.create_state_machine("two", TWO_CALLS)
+        arn = engine.start_execution(machine.arn, {}, name="one").arn
+        until(lambda: ("one", "A") in connector.commands)
+        engine.deliver_now(arn, TaskSubmitted(0, connector.commands["one", "A"].command_id, {}))
+        assert "TaskSubmitted" not in [e.type for e in store.history(arn)]  # deferred
+        until(lambda: "TaskSubmitted" in [e.type for e in store.history(arn)], DEFER_SECONDS + 5)
 
 
 def test_the_timers_of_a_closed_task_and_of_an_ended_execution_do_not_fire() -> None:

@@ -128,7 +128,8 @@ class ReplyConsumer:
             return
         if self.connector is not None:
             self.connector.answered(reply)
-        engine.deliver(ref.execution_arn, _signal(reply, ref.task_id))
+        # This thread only hands replies over: with the engine idle, it takes the step itself.
+        engine.deliver_now(ref.execution_arn, _signal(reply, ref.task_id))
         if reply.status == "heartbeat":
             delivery.ack()
         else:

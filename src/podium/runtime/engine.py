@@ -140,6 +140,9 @@ class Engine:
         self._waiters: dict[str, threading.Event] = {}
         self._waiters_lock = threading.Lock()
         self._cond = threading.Condition()
+        # Held for each step, by the engine's thread or by a deliver_now caller: one at a time.
+        self._stepping = threading.Lock()
+        self._in_hand = False  # the engine's thread took an item off the queue, not yet done
         self._live: dict[str, _Live] = {}
         self._machines: dict[str, StateMachine] = {}
         self._deferred: dict[str, float] = {}  # execution -> when its deferred step is committed
@@ -343,6 +346,29 @@ class Engine:
         """A signal from outside (a connector's answer, SendTaskSuccess, StopExecution)."""
         self._enqueue(execution_arn, signal)
 
+    def deliver_now(self, execution_arn: str, signal: Signal) -> None:
+        """`deliver`, its step taken on the caller's thread if the engine is idle.
+
+        For a thread whose only work is to hand answers over (a reply queue's consumer): when
+        nothing is queued or in hand, waking the engine's thread would only add a thread's
+        wake-up to the step's way (about 0.2 ms on this project's benchmark machine). Steps
+        stay one at a time and in order: the caller takes the same lock the engine's thread
+        takes for each step, and only when nothing came before it.
+        """
+        if self._running and self._stepping.acquire(blocking=False):
+            try:
+                with self._cond:
+                    idle = not self._queue and not self._in_hand
+                if idle:
+                    self._take(execution_arn, signal)
+                    if self._deferred:
+                        with self._cond:
+                            self._cond.notify()  # the engine's thread commits deferred steps in time
+                    return
+            finally:
+                self._stepping.release()
+        self._enqueue(execution_arn, signal)
+
     def stop_execution(
         self, execution_arn: str, error: str | None = None, cause: str | None = None, *, timeout: float = 30
     ) -> ExecutionRecord:
@@ -439,16 +465,24 @@ class Engine:
                 if not self._running:
                     break
                 item = self._queue.popleft() if self._queue else None
-            if item is None:
-                self._flush_deferred(time.monotonic())
-                continue
-            arn, signal = item
-            try:
-                self._process(arn, signal)
-            except Exception:  # keep the engine alive; the execution is retried on restart
-                log.exception("podium engine: step of %s failed", arn)
-                self._forget(arn)
-        self._flush_deferred(None)  # stopping: what was applied is committed, not left to recovery
+                self._in_hand = item is not None  # deliver_now must not overtake it
+            with self._stepping:
+                if item is None:
+                    self._flush_deferred(time.monotonic())
+                else:
+                    self._take(*item)
+            with self._cond:
+                self._in_hand = False
+        with self._stepping:
+            self._flush_deferred(None)  # stopping: what was applied is committed, not left to recovery
+
+    def _take(self, arn: str, item: Signal | _Adopt | None) -> None:
+        """One step; the caller holds `_stepping`."""
+        try:
+            self._process(arn, item)
+        except Exception:  # keep the engine alive; the execution is retried on restart
+            log.exception("podium engine: step of %s failed", arn)
+            self._forget(arn)
 
     def _deferred_wait(self) -> float | None:
         if not self._deferred:
