@@ -384,14 +384,16 @@ class ThreadNoting(FlakyTransport):
 
 def test_an_idle_engine_sends_the_command_on_its_own_thread() -> None:
     """No hop to the connector's thread when the engine has nothing else to do. A's command
-    goes out from the engine's thread (the start's step); B's from the reply consumer's, which
-    took A's answer's step itself, the engine being idle."""
+    goes out from the engine's thread (the start's step); B's from the thread that took A's
+    answer's step: the reply consumer's when the engine was idle, else the engine's."""
     transport = ThreadNoting()
     try:
         with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport):
             record = orchestrator.run(machine(("A", sqs_task()), ("B", sqs_task())), {"n": 1})
         assert record.status == "SUCCEEDED"
-        assert transport.senders == [("podium-engine", 1), ("podium-replies", 1)]
+        assert transport.senders[0] == ("podium-engine", 1)
+        assert transport.senders[1] in (("podium-replies", 1), ("podium-engine", 1))
+        assert len(transport.senders) == 2
     finally:
         transport.close()
 
@@ -415,11 +417,12 @@ def test_after_a_failed_send_the_engine_sends_again_only_once_a_send_worked() ->
         with Orchestrator(MemoryStore(), transport) as orchestrator, Service(transport) as service:
             record = orchestrator.run(machine(("A", sqs_task()), ("B", sqs_task())), {"n": 1})
         assert record.status == "SUCCEEDED"
-        assert transport.senders == [
+        assert transport.senders[:2] == [
             ("podium-engine", 1),  # refused
             ("podium-queue-sender", 1),  # the retry: still the first attempt of A's command
-            ("podium-replies", 1),  # B (the step of A's answer): the broker works again
         ]
+        # B, from the thread that took the step of A's answer: the broker works again.
+        assert transport.senders[2:] in ([("podium-replies", 1)], [("podium-engine", 1)])
         assert [c.state_name for c in service.seen] == ["A", "B"]
         assert orchestrator.types(record.arn).count("TaskSubmitted") == 2
     finally:
