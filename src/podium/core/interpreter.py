@@ -694,9 +694,6 @@ class Interpreter:
             output, assigned = self._finish_jsonpath(state, raw_input, result, frame, run)
         return output, assigned, _next(state)
 
-    def _too_large(self, value: JSON) -> bool:
-        return self._text_too_large(to_json_text(value))
-
     def _text_too_large(self, text: str) -> bool:
         # A character is at most 4 bytes in UTF-8: encode only when the length can't decide.
         if len(text) * 4 <= self.payload_limit:

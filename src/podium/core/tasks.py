@@ -169,7 +169,9 @@ def invoke(
                 # The queue refused the task (no such activity): AWS fails the state before
                 # scheduling anything, with the "error while executing the state" prefix.
                 raise EvaluationError(ErrorName.RUNTIME.value, value.cause)
-            if isinstance(value, TaskSucceeded) and interp._too_large(value.output):
+            # A TaskSucceeded's output is encoded once: for the limit, then for its event.
+            output_text = to_json_text(value.output) if isinstance(value, TaskSucceeded) else ""
+            if isinstance(value, TaskSucceeded) and interp._text_too_large(output_text):
                 # AWS fails the task itself (TaskFailed, not TaskSucceeded), naming the
                 # function ARN, or the service of an integration ("lambda"), as "the state/task".
                 service = family == ResourceFamily.TASK and kind.resource_type not in ("function", "unknown")
@@ -180,7 +182,7 @@ def invoke(
             if isinstance(value, TaskSucceeded):
                 succeeded = {
                     **resource_details,
-                    "output": to_json_text(value.output),
+                    "output": output_text,
                     "outputDetails": _NO_DETAILS,
                 }
                 interp._emit(frame, f"{prefix}Succeeded", succeeded)
