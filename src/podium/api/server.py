@@ -36,6 +36,7 @@ from podium.api.auth import Credentials
 from podium.connectors.connections import Connections
 from podium.connectors.functions import FunctionRegistry
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT
+from podium.runtime.switching import prefer_latency
 from podium.service.assembly import Assembly, ServiceConfig, StoreUrlError, assemble
 from podium.transports.base import TransportError
 from podium.transports.factory import TransportSpec
@@ -74,6 +75,7 @@ class ServerOptions:
 def serve(options: ServerOptions) -> int:
     """Run the server until Ctrl-C or SIGTERM; raises ServerError when it cannot start."""
     check_exposure(options.host, options.credentials, insecure=options.insecure)
+    prefer_latency()
     sock = bind_socket(options.host, options.port)
     try:
         assembly = assemble_service(options)

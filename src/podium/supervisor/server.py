@@ -76,7 +76,9 @@ class EmbeddedServer:
             check_exposure,
         )
         from podium.api.server import ServerError as ApiServerError
+        from podium.runtime.switching import prefer_latency
 
+        prefer_latency()  # this process is the orchestrator's (podium up, podium demo)
         spec = self.spec
         try:
             credentials = load_credentials(spec.credentials)
