@@ -435,6 +435,13 @@ JSON_VALUES = st.recursive(
 
 
 @given(JSON_VALUES)
+def test_the_pre_checks_never_skip_a_float_java_writes_otherwise(value: Any) -> None:
+    from podium.asl.jsontext import _ENCODER, _TOKENS, _java_token
+
+    assert to_json_text(value) == _TOKENS.sub(_java_token, _ENCODER.encode(value))
+
+
+@given(JSON_VALUES)
 def test_json_text_round_trips(value: Any) -> None:
     assert json_equal(from_json_text(to_json_text(value)), value)
 

@@ -24,8 +24,9 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), al
 
 # Cheap pre-check on the whole text: a float Python wrote differently from Java (an exponent,
 # 8+ integral digits, or a magnitude under 1e-3). False positives (inside strings) only cost the
-# exact pass below.
-_MAYBE_JAVA_DIFF: Final = re.compile(r"\d[eE][-+]?\d|\d{8}\.\d|(?<![\d.])0\.00\d")
+# exact pass below. Python writes an exponent as `e` and a sign, always: hex ids and tokens in
+# strings ("9e5a") do not send a text to the exact pass for nothing.
+_MAYBE_JAVA_DIFF: Final = re.compile(r"\de[-+]\d|\d{8}\.\d|(?<![\d.])0\.00\d")
 # Exact pass: strings are matched (and kept) so that digits inside them are never touched.
 _TOKENS: Final = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
 
