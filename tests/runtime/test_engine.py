@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -88,7 +89,7 @@ def submitted(engine: Engine, arn: str, value: Any, **params: Any) -> Future[Exe
 def test_a_submitted_execution_runs_once_durable_and_is_idempotent_as_a_start(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "podium.db")
     connectors = [FunctionConnector(FunctionRegistry({"greet": greet}))]
-    with Engine(store, connectors=connectors) as engine:
+    with contextlib.closing(store), Engine(store, connectors=connectors) as engine:
         machine = engine.create_state_machine("greeter", GREET)
         started = submitted(engine, machine.arn, {"who": "ada"}, name="first").result(timeout=10)
         assert store.get_execution(started.arn) is not None  # durable before the future resolved

@@ -59,3 +59,15 @@ def test_a_timer_scheduled_again_fires_once_at_its_last_time(wheel: Wheel) -> No
     assert last.wait(5)
     assert fired == [("exec-1", "heartbeat"), ("exec-1", "last")]
     assert time.monotonic() - started >= 0.08
+
+
+def test_an_earlier_timer_than_the_one_waited_for_fires_on_time(wheel: Wheel) -> None:
+    timers, fired, last, now = wheel
+    timers.schedule(now + 60_000, "exec-1", "far")
+    time.sleep(0.05)  # the wheel's thread now waits for "far" (at most a second at a time)
+    scheduled = time.monotonic()
+    timers.schedule(SystemClock().now_ms() + 20, "exec-2", "last")
+    assert last.wait(5)
+    assert time.monotonic() - scheduled < 0.5  # woken for it, not at the next second
+    timers.schedule(SystemClock().now_ms() + 60_000, "exec-3", "later")  # not the earliest: no wake
+    assert fired == [("exec-2", "last")]

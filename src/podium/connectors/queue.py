@@ -314,8 +314,10 @@ class QueueConnector:
 
     def _schedule(self, task: _Task, due: float) -> None:
         task.due = due
-        heapq.heappush(self._due, (due, next(self._seq), task.command.task_token))
-        self._cond.notify()
+        entry = (due, next(self._seq), task.command.task_token)
+        heapq.heappush(self._due, entry)
+        if self._due[0] is entry:  # else the sender's thread wakes for an earlier one anyway
+            self._cond.notify()
 
     def _taken(self, token: str) -> None:
         with self._cond:

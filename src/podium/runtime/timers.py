@@ -39,9 +39,13 @@ class TimerWheel:
     def schedule(self, fire_at_ms: int, execution_arn: str, timer_id: str) -> None:
         with self._cond:
             seq = next(self._seq)
-            heapq.heappush(self._heap, (fire_at_ms, seq, execution_arn, timer_id))
+            entry = (fire_at_ms, seq, execution_arn, timer_id)
+            heapq.heappush(self._heap, entry)
             self._armed.setdefault(execution_arn, {})[timer_id] = seq
-            self._cond.notify()
+            # Only a new earliest timer needs the thread awake: waking it for every task's
+            # TimeoutSeconds would have it take the GIL in the middle of each step.
+            if self._heap[0] is entry:
+                self._cond.notify()
 
     def cancel(self, execution_arn: str, timer_id: str) -> None:
         """Do not fire that timer (no-op for an id that is not an armed timer)."""

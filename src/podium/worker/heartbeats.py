@@ -140,11 +140,15 @@ class _LateStarter:
 
     def add(self, due: float, beats: Heartbeats) -> None:
         with self._cond:
-            heapq.heappush(self._due, (due, next(self._order), beats))
+            entry = (due, next(self._order), beats)
+            heapq.heappush(self._due, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="podium-heartbeats", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # Only a new earliest entry needs the thread awake: waking it for every task would
+            # have it take the GIL just as the task's handler starts.
+            if self._due[0] is entry:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
