@@ -11,6 +11,7 @@ the same executionArn and startDate; otherwise ExecutionAlreadyExists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -172,7 +173,10 @@ async def start_execution_on_loop(service: Service, params: Params) -> Response:
     started: asyncio.Future[ExecutionRecord] = loop.create_future()
 
     def done(record: ExecutionRecord | None, error: BaseException | None) -> None:
-        loop.call_soon_threadsafe(_settle, started, record, error)  # from the writing thread
+        # From the writing thread. A loop already closed (the server stopped meanwhile) has
+        # nobody waiting: the start stands, as one whose client went away.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, started, record, error)
 
     request.engine.submit_start(starting, done)
     try:
