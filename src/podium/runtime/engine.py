@@ -1,7 +1,9 @@
 """The orchestrator loop: apply signals to executions, commit each step, carry out commands.
 
-One engine thread owns the interpreters of the running executions. For each signal it asks
-the pure core for a Decision, commits the signal, the events, the new commands and the
+One step at a time touches the interpreters of the running executions: the engine's thread
+takes them in order, and a thread that hands an answer over (`deliver_now`) takes it itself
+when the engine is idle, under the same lock. For each signal the engine asks the pure core
+for a Decision, commits the signal, the events, the new commands and the
 retired ones in one transaction, and only then hands the commands to connectors and timers.
 A crash at any point therefore loses nothing. On start the engine replays every unfinished
 execution's journal; the trailing entries journaled but never committed (a StartExecution
