@@ -572,7 +572,7 @@ class Engine:
         owed = live.interpreter.outstanding_commands
         for command in decision.commands:
             if isinstance(command, InvokeTask) and command.command_id in owed:
-                connector = self._connector(command.resource)
+                connector = self._route(command.resource).connector
                 if connector is not None and getattr(connector, "inline", False):
                     handled.add(command.command_id)
                     connector.invoke(command, answers.append)
@@ -695,9 +695,6 @@ class Engine:
         self._deferred.pop(arn, None)
         self._live.pop(arn, None)
         self.tasks.remove_execution(arn)
-
-    def _connector(self, resource: str) -> Connector | None:
-        return self._route(resource).connector
 
     def _route(self, resource: str) -> _Route:
         """The connector for a Resource, and what it can do, looked up once per Resource: every

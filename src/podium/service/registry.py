@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from podium.api.errors import UnknownOperationException
 
@@ -12,6 +12,7 @@ Params = dict[str, Any]
 Response = dict[str, Any]
 Handler = Callable[["Service", Params], Response]
 LoopHandler = Callable[["Service", Params], Awaitable[Response]]
+H = TypeVar("H", Handler, LoopHandler)
 
 ACTIONS: dict[str, Handler] = {}
 # Actions that also have a form run on the server's event loop: one that never blocks it for
@@ -22,24 +23,20 @@ LOOP_ACTIONS: dict[str, LoopHandler] = {}
 
 def action(name: str) -> Callable[[Handler], Handler]:
     """Register a handler for the API action `name` (AWS's spelling: "StartExecution")."""
-
-    def register(handler: Handler) -> Handler:
-        if name in ACTIONS:
-            raise ValueError(f"action {name} registered twice")
-        ACTIONS[name] = handler
-        return handler
-
-    return register
+    return _registrar(ACTIONS, "action", name)
 
 
 def loop_action(name: str) -> Callable[[LoopHandler], LoopHandler]:
     """Register the event loop's form of the action `name` (its `action` stays the one that
     blocking callers use). It must answer as the blocking form does."""
+    return _registrar(LOOP_ACTIONS, "loop action", name)
 
-    def register(handler: LoopHandler) -> LoopHandler:
-        if name in LOOP_ACTIONS:
-            raise ValueError(f"loop action {name} registered twice")
-        LOOP_ACTIONS[name] = handler
+
+def _registrar(table: dict[str, H], kind: str, name: str) -> Callable[[H], H]:
+    def register(handler: H) -> H:
+        if name in table:
+            raise ValueError(f"{kind} {name} registered twice")
+        table[name] = handler
         return handler
 
     return register
