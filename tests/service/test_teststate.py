@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from podium.api.shapes import ApiShapes
+from podium.connectors.connections import Connection, Connections
 from podium.connectors.functions import FunctionConnector, FunctionRegistry
+from podium.connectors.http import HttpConnector
 from podium.service.registry import Response, Service
 from podium.service.teststate import StateTestSettings, run_test_state
+from tests.connectors.http_server import local_server
 
 from .catalog_support import ACCOUNT, REGION, call, refused
 
@@ -132,6 +135,80 @@ def test_a_task_timeout_and_the_time_limit(service: Service) -> None:
         assert limited["cause"] == "The test did not finish within the TestState limit of 0.2 seconds."
     finally:
         executor.shutdown(wait=True)
+
+
+def test_trace_shows_an_http_tasks_request_and_response_without_the_connections_secrets() -> None:
+    keyed = Connection(
+        "keyed",
+        "API_KEY",
+        api_key_name="x-api-key",
+        api_key_value="k-123",
+        headers={"Header-Param": "from-connection"},
+        query={"conn_q": "from-connection"},
+        body={"conn_b": "from-connection"},
+    )
+    arn = f"arn:aws:events:{REGION}:{ACCOUNT}:connection/keyed/0b1c2d3e"
+    with local_server() as server:
+        http = HttpConnector(Connections(by_name={"keyed": keyed}), region=REGION)
+        service = Service(
+            engine=SimpleNamespace(connectors=[http]), store=None, region=REGION, account=ACCOUNT
+        )
+        try:
+            state = {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint": f"{server.url}/echo",
+                    "Method": "POST",
+                    "Authentication": {"ConnectionArn": arn},
+                    "Headers": {"X-Team": "payments"},
+                    "QueryParameters": {"page": "2"},
+                    "RequestBody": {"amount": 5},
+                },
+                "End": True,
+            }
+            hidden = ask(service, state, roleArn=ROLE, inspectionLevel="TRACE")
+            revealed = ask(service, state, roleArn=ROLE, inspectionLevel="TRACE", revealSecrets=True)
+            debug = ask(service, state, roleArn=ROLE, inspectionLevel="DEBUG")
+            failed = ask(
+                service,
+                {**state, "Parameters": {**state["Parameters"], "ApiEndpoint": f"{server.url}/status/404"}},
+                roleArn=ROLE,
+                inspectionLevel="TRACE",
+            )
+        finally:
+            http.close()
+    # Both calls really went out with the connection's parameters and key.
+    sent = server.recorder.on("/echo")
+    assert [r.header("x-api-key") for r in sent] == ["k-123", "k-123", "k-123"]
+    assert all("conn_q=from-connection" in r.query for r in sent)
+
+    assert hidden["status"] == "SUCCEEDED"
+    request = hidden["inspectionData"]["request"]
+    agent = f"User-Agent: Amazon|StepFunctions|HttpInvoke|{REGION}"
+    assert request == {
+        "protocol": "http",
+        "method": "POST",
+        "url": f"{server.url}/echo?page=2",
+        "headers": f"[X-Team: payments, Content-Type: application/json; charset=UTF-8, {agent}, "
+        "Range: bytes=0-262144]",
+        "body": '{"amount":5}',
+    }
+    response = hidden["inspectionData"]["response"]
+    assert (response["protocol"], response["statusCode"], response["statusMessage"]) == ("http", "200", "OK")
+    assert "Content-Type: application/json" in response["headers"]
+    assert json.loads(response["body"]) == json.loads(hidden["output"])["ResponseBody"]
+
+    shown = revealed["inspectionData"]["request"]
+    assert shown["url"] == f"{server.url}/echo?page=2&conn_q=from-connection"
+    assert shown["headers"].startswith("[X-Team: payments, Header-Param: from-connection, ")
+    assert "x-api-key: k-123" in shown["headers"]
+    assert json.loads(shown["body"]) == {"amount": 5, "conn_b": "from-connection"}
+
+    assert "request" not in debug["inspectionData"] and "response" not in debug["inspectionData"]
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.Http.StatusCode.404")
+    assert failed["inspectionData"]["response"]["statusCode"] == "404"
+    assert failed["inspectionData"]["response"]["statusMessage"] == "Not Found"
 
 
 # --- the request checked ---------------------------------------------------------------------------

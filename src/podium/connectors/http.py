@@ -142,11 +142,38 @@ class HttpRequest:
     connection: Connection | None
 
 
+@dataclass
+class HttpTrace:
+    """What an HTTP task sent and what came back, for TestState's inspectionData at TRACE.
+
+    Filled in by HttpConnector.perform as the call goes: `request` before it is sent (so that a
+    call that fails to connect still shows it), `response` when the answer is read. Each member
+    is in the API's shape (InspectionDataRequest, InspectionDataResponse: strings throughout).
+    Unless `reveal_secrets`, what the connection adds (its headers, query parameters, body
+    fields and credentials) is left out, as AWS leaves it out; everything from the definition
+    and the response is shown.
+    """
+
+    reveal_secrets: bool = False
+    request: dict[str, str] | None = None
+    response: dict[str, str] | None = None
+
+
+def header_text(headers: Iterable[tuple[str, str]]) -> str:
+    """Headers as InspectionData shows them: one string, `[Name: value, Name: value]`."""
+    return "[" + ", ".join(f"{name}: {value}" for name, value in headers) + "]"
+
+
 # --- the request ---------------------------------------------------------------------------
 
 
-def build_request(payload: JSON, connections: Connections) -> HttpRequest:
-    """Check the task's parameters and merge its connection in; raises HttpTaskError."""
+def build_request(payload: JSON, connections: Connections, *, with_connection: bool = True) -> HttpRequest:
+    """Check the task's parameters and merge its connection in; raises HttpTaskError.
+
+    `with_connection=False` leaves the connection's headers, query parameters and body out: the
+    request as the definition alone describes it, which is what TestState shows of a request
+    unless asked to reveal the connection's secrets.
+    """
     if not isinstance(payload, dict):
         raise HttpTaskError(RUNTIME, "The parameters of an HTTP Task must be a JSON object.")
     unknown = sorted(set(payload) - FIELDS)
@@ -170,7 +197,7 @@ def build_request(payload: JSON, connections: Connections) -> HttpRequest:
     has_body = "RequestBody" in payload and body is not None
     url_encoded, array_format = _transform(payload.get("Transform"))
 
-    if connection is not None:
+    if connection is not None and with_connection:
         # The connection's values win on a duplicate key (headers case-insensitively, as HTTP reads them).
         overridden = {name.lower() for name in connection.headers}
         headers = [(k, v) for k, v in headers if k.lower() not in overridden]
@@ -476,13 +503,14 @@ class HttpConnector:
     def accepts(self, resource: str) -> bool:
         return bool(_RESOURCE.match(resource))
 
-    def invoke(self, command: InvokeTask, reply: Reply) -> None:
+    def invoke(self, command: InvokeTask, reply: Reply, trace: HttpTrace | None = None) -> None:
+        """Carry the task out on a thread of the pool; `trace` (TestState's) records the exchange."""
         # The deadline counts from dispatch, so a queue of busy threads does not stretch it.
         deadline, task_bound = self._deadline(command)
         with self._lock:
             if self._closed:
                 return  # shutting down: the task is owed and runs again at the next start
-            future = self._executor.submit(self._run, command, reply, deadline, task_bound)
+            future = self._executor.submit(self._run, command, reply, deadline, task_bound, trace)
             # By token: command ids are counters of their execution, the token names both.
             self._in_flight[command.task_token] = future
 
@@ -514,10 +542,12 @@ class HttpConnector:
             limit = float(command.timeout_seconds or 0)
         return time.monotonic() + limit, task_bound
 
-    def _run(self, command: InvokeTask, reply: Reply, deadline: float, task_bound: bool) -> None:
+    def _run(
+        self, command: InvokeTask, reply: Reply, deadline: float, task_bound: bool, trace: HttpTrace | None
+    ) -> None:
         signal: Signal | None
         try:
-            result = self.perform(command.payload, deadline)
+            result = self.perform(command.payload, deadline, trace)
             signal = TaskSucceeded(0, command.command_id, result)
         except HttpTaskError as exc:
             signal = TaskFailed(0, command.command_id, exc.error, exc.cause)
@@ -539,8 +569,9 @@ class HttpConnector:
         if signal is not None and not dropped:
             reply(signal)
 
-    def perform(self, payload: JSON, deadline: float) -> dict[str, Any]:
-        """Call the API; the task's result, or HttpTaskError / _DeadlineError."""
+    def perform(self, payload: JSON, deadline: float, trace: HttpTrace | None = None) -> dict[str, Any]:
+        """Call the API; the task's result, or HttpTaskError / _DeadlineError. `trace`, if given,
+        is filled in with the (last) request sent and the response to it."""
         request = build_request(payload, self.connections)
         connection = request.connection
         oauth = connection.oauth if connection is not None else None
@@ -548,12 +579,20 @@ class HttpConnector:
             headers = list(request.headers)
             if connection is not None:
                 headers = self._authorize(headers, connection, deadline, refresh=attempt > 0)
-            headers = [(k, v) for k, v in headers if k.lower() not in ("user-agent", "range")]
-            headers.append(("User-Agent", f"Amazon|StepFunctions|HttpInvoke|{self.region}"))
-            headers.append(("Range", f"bytes=0-{self.max_response_bytes}"))
+            headers = self._stamped(headers)
+            if trace is not None:
+                self._trace_request(trace, payload, request, headers)
             status, response_headers, body = self._exchange(
                 request.method, request.url, headers, request.body, deadline
             )
+            if trace is not None:
+                trace.response = {
+                    "protocol": urlsplit(request.url).scheme,
+                    "statusCode": str(status),
+                    "statusMessage": status_text(status),
+                    "headers": header_text(response_headers),
+                    "body": _body_text(body, response_headers),
+                }
             # An OAuth token the API no longer takes is fetched again, once (as EventBridge
             # re-authorizes a connection on 401).
             if status == 401 and oauth is not None and attempt == 0:
@@ -562,6 +601,29 @@ class HttpConnector:
         if not 200 <= status < 300:
             raise HttpTaskError(f"States.Http.StatusCode.{status}", status_text(status))
         return task_result(status, response_headers, body)
+
+    def _stamped(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The headers with the two Step Functions sets itself, in place of any the task set."""
+        headers = [(k, v) for k, v in headers if k.lower() not in ("user-agent", "range")]
+        headers.append(("User-Agent", f"Amazon|StepFunctions|HttpInvoke|{self.region}"))
+        headers.append(("Range", f"bytes=0-{self.max_response_bytes}"))
+        return headers
+
+    def _trace_request(
+        self, trace: HttpTrace, payload: JSON, request: HttpRequest, headers: list[tuple[str, str]]
+    ) -> None:
+        shown_headers, shown = headers, request
+        if not trace.reveal_secrets:
+            # The request as the definition describes it: no connection parameters, no credentials.
+            shown = build_request(payload, self.connections, with_connection=False)
+            shown_headers = self._stamped(list(shown.headers))
+        trace.request = {
+            "protocol": urlsplit(shown.url).scheme,
+            "method": shown.method,
+            "url": shown.url,
+            "headers": header_text(shown_headers),
+            "body": (shown.body or b"").decode("utf-8", errors="replace"),
+        }
 
     def _exchange(
         self, method: str, url: str, headers: list[tuple[str, str]], content: bytes | None, deadline: float
@@ -598,7 +660,10 @@ class HttpConnector:
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
                         raise _DeadlineError
-            return response.status_code, response.headers.multi_items(), b"".join(chunks)
+            # Names as the server wrote them (TestState shows them; the result lower-cases them).
+            charset = response.headers.encoding  # httpx's choice: ascii, utf-8 or latin-1
+            raw = [(k.decode(charset), v.decode(charset)) for k, v in response.headers.raw]
+            return response.status_code, raw, b"".join(chunks)
         except httpx.TimeoutException:
             raise _DeadlineError from None
         except httpx.TransportError as exc:
@@ -678,6 +743,12 @@ class HttpConnector:
             )
         lifetime = answer.get("expires_in") if isinstance(answer, dict) else None
         return token, float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None
+
+
+def _body_text(body: bytes, headers: Iterable[tuple[str, str]]) -> str:
+    """A response body as text for TestState to show, in the charset its content type names."""
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    return body.decode(_charset(content_type.partition(";")[2]), errors="replace")
 
 
 def _basic(username: str, password: str) -> str:

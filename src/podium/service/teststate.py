@@ -38,9 +38,11 @@ fails as it would in an execution here (States.Runtime: podium has no connector 
 runs for at most five minutes, AWS's limit: a task still unanswered then fails with
 States.Timeout.
 
-Not done: the HTTP request and response of an HTTP Task (inspectionData's `request` and
-`response`, at TRACE) are not reported, so `revealSecrets` changes nothing; the result of an
-HTTP Task is.
+At TRACE, an HTTP Task that really ran also shows its request and response (inspectionData's
+`request` and `response`). What its connection adds (headers, query parameters, body fields,
+credentials) is left out unless `revealSecrets` is true, as AWS does. The format of the headers
+(`[Name: value, Name: value]`) and `protocol` as the URL's scheme are podium's choice: the API
+types both as plain strings and AWS documents no example.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from podium.asl.parser import parse_definition, parse_state
 from podium.asl.schema import valid_variable_name
 from podium.connectors.base import Connector
 from podium.connectors.functions import FunctionConnector
-from podium.connectors.http import HttpConnector
+from podium.connectors.http import HttpConnector, HttpTrace
 from podium.core.context import iso_millis
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT
 from podium.core.isolation import (
@@ -195,8 +197,10 @@ def run_test_state(params: Params, settings: StateTestSettings) -> Response:
         token_key=secrets.token_hex(16),
     )
     _check_error_caused_by_state(configuration, state, mock)
-    result = _drive(Trial(request, payload_limit=settings.payload_limit), settings)
-    return _response(result, params.get("inspectionLevel") or INFO)
+    level = params.get("inspectionLevel") or INFO
+    trace = HttpTrace(reveal_secrets=bool(params.get("revealSecrets"))) if level == TRACE else None
+    result = _drive(Trial(request, payload_limit=settings.payload_limit), settings, trace)
+    return _response(result, level, trace)
 
 
 # --- the state ------------------------------------------------------------------------------------
@@ -421,9 +425,10 @@ def _execution_info(settings: StateTestSettings) -> ExecutionInfo:
 # --- running it -----------------------------------------------------------------------------------
 
 
-def _drive(trial: Trial, settings: StateTestSettings) -> TrialResult:
+def _drive(trial: Trial, settings: StateTestSettings, trace: HttpTrace | None = None) -> TrialResult:
     """Carry out what the trial asks of the world until it ends: tasks through the connectors,
-    timers (a task's TimeoutSeconds, HeartbeatSeconds) at their time, all within the limit."""
+    timers (a task's TimeoutSeconds, HeartbeatSeconds) at their time, all within the limit.
+    An HTTP task records its exchange in `trace`."""
     replies: queue.Queue[Signal] = queue.Queue()
 
     def now_ms() -> int:
@@ -439,7 +444,7 @@ def _drive(trial: Trial, settings: StateTestSettings) -> TrialResult:
                 timers[command.command_id] = command.fire_at_ms
             elif isinstance(command, InvokeTask):
                 sent[command.command_id] = command
-                _invoke(command, settings.connectors, replies.put)
+                _invoke(command, settings.connectors, replies.put, trace)
         live = {k: v for k, v in timers.items() if k in trial.outstanding}
         timer = min(live, key=live.__getitem__) if live else None
         wake = min(live[timer], deadline) if timer is not None else deadline
@@ -458,10 +463,18 @@ def _drive(trial: Trial, settings: StateTestSettings) -> TrialResult:
     return trial.result
 
 
-def _invoke(command: InvokeTask, connectors: Iterable[Connector], reply: Callable[[Signal], None]) -> None:
+def _invoke(
+    command: InvokeTask,
+    connectors: Iterable[Connector],
+    reply: Callable[[Signal], None],
+    trace: HttpTrace | None,
+) -> None:
     for connector in connectors:
         if connector.accepts(command.resource):
-            connector.invoke(command, reply)
+            if trace is not None and isinstance(connector, HttpConnector):
+                connector.invoke(command, reply, trace)
+            else:
+                connector.invoke(command, reply)
             return
     cause = f"podium has no connector for the resource '{command.resource}'"
     reply(TaskFailed(0, command.command_id, ErrorName.RUNTIME.value, cause))
@@ -495,7 +508,7 @@ def _stamped(signal: Signal, now: int) -> Signal:
 # --- the answer -----------------------------------------------------------------------------------
 
 
-def _response(result: TrialResult, level: str) -> Response:
+def _response(result: TrialResult, level: str, trace: HttpTrace | None) -> Response:
     out: dict[str, Any] = {"status": result.status}
     if result.has_output:
         out["output"] = to_json_text(result.output)
@@ -507,6 +520,10 @@ def _response(result: TrialResult, level: str) -> Response:
         out["nextState"] = result.next_state
     if level in (DEBUG, TRACE):
         out["inspectionData"] = _inspection_data(result)
+        if trace is not None and trace.request is not None:
+            out["inspectionData"]["request"] = dict(trace.request)
+        if trace is not None and trace.response is not None:
+            out["inspectionData"]["response"] = dict(trace.response)
     return out
 
 
