@@ -37,7 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format src tests bench examples
 
 ## Benchmarks (on demand, not part of the tests): podium against moto and raw SQLite.
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.core_bench
 
 clean:
