@@ -76,7 +76,7 @@ def _holds_java_notation(value: object) -> bool:
         items = value
     else:
         return False  # a string, an integer, true, false or null
-    for item in items:
+    for item in items:  # noqa: SIM110 (a loop, not any(): no generator object per node walked)
         if not isinstance(item, str) and _holds_java_notation(item):
             return True
     return False
