@@ -301,19 +301,57 @@ PARALLEL_SENDS = json.dumps(
 )
 
 
-def test_a_connector_may_send_on_the_engines_thread_only_while_nothing_waits_for_it() -> None:
-    """The first command goes out with the engine idle (invoke_now); its TaskSubmitted is then
-    queued for the engine, so the second command of the same step is handed over (invoke)."""
+def test_a_connector_sends_on_the_engines_thread_and_its_answers_are_taken_there() -> None:
+    """With nothing queued, both commands of a step go out on the stepping thread (invoke_now);
+    the TaskSubmitted each gives at once is taken by that thread right after the step (no
+    wake-up of another thread), and both tasks are then submitted."""
     connector = ExpeditingConnector()
     engine = Engine(MemoryStore(), connectors=[connector])
     engine.start()
     try:
         machine = engine.create_state_machine("both", PARALLEL_SENDS)
-        engine.start_execution(machine.arn, {})
+        arn = engine.start_execution(machine.arn, {}).arn
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and engine.store.get_execution(arn).version < 2:
+            time.sleep(0.005)
+        assert connector.calls == [("invoke_now", "Left"), ("invoke_now", "Right")]
+        engine.stop()  # commits the deferred TaskSubmitted step
+        types = [event.type for event in engine.store.history(arn)]
+        assert types.count("TaskSubmitted") == 2
+    finally:
+        engine.stop()
+
+
+class LateAnsweringConnector(ExpeditingConnector):
+    """Answers Left's TaskSubmitted from another thread, as a broker's confirmation would."""
+
+    def invoke_now(self, command: Any, reply: Any) -> None:
+        from podium.core.messages import TaskSubmitted
+
+        self.calls.append(("invoke_now", command.state_name))
+        self.commands.append(command)
+        self.replies.append(reply)
+        answer = threading.Thread(target=reply, args=(TaskSubmitted(0, command.command_id, {}),))
+        answer.start()
+        answer.join()
+
+
+def test_a_connector_sends_on_the_engines_thread_only_while_nothing_waits_for_it() -> None:
+    """An answer from another thread is queued for the engine as usual; with it waiting, the
+    step's next command is handed over (invoke), not sent on the stepping thread."""
+    connector = LateAnsweringConnector()
+    engine = Engine(MemoryStore(), connectors=[connector])
+    engine.start()
+    try:
+        machine = engine.create_state_machine("both", PARALLEL_SENDS)
+        arn = engine.start_execution(machine.arn, {}).arn
         deadline = time.monotonic() + 10
         while len(connector.calls) < 2 and time.monotonic() < deadline:
             time.sleep(0.005)
         assert connector.calls == [("invoke_now", "Left"), ("invoke", "Right")]
+        engine.stop()
+        types = [event.type for event in engine.store.history(arn)]
+        assert types.count("TaskSubmitted") == 2
     finally:
         engine.stop()
 

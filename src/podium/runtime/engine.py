@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import json
 import logging
+import math
 import secrets
 import threading
 import time
@@ -158,6 +159,11 @@ class Engine:
         self._live: dict[str, _Live] = {}
         self._machines: dict[str, StateMachine] = {}
         self._deferred: dict[str, float] = {}  # execution -> when its deferred step is committed
+        # When the engine's thread wakes next by itself (monotonic; inf: not before a notify).
+        self._wakes_at = math.inf
+        # Answers a connector gave while a step dispatched on this thread (a queue's
+        # TaskSubmitted, once the broker has the command): taken next, by the same thread.
+        self._given_now: deque[tuple[str, Signal]] = deque()
         self._end_listeners: list[EndListener] = []
         self._timers = TimerWheel(self.clock, self._timer_fired)
         self._routes: dict[str, _Route] = {}  # Resource -> its connector (_route)
@@ -375,9 +381,7 @@ class Engine:
                     idle = not self._queue and not self._in_hand
                 if idle:
                     self._take(execution_arn, signal)
-                    if self._deferred:
-                        with self._cond:
-                            self._cond.notify()  # the engine's thread commits deferred steps in time
+                    self._wake_for_deferred()
                     return
             finally:
                 self._stepping.release()
@@ -475,7 +479,10 @@ class Engine:
                 while self._running and not self._queue:
                     if self._deferred and self._deferred_due() is not None:
                         break
-                    self._cond.wait(self._deferred_wait())
+                    wait = self._deferred_wait()
+                    self._wakes_at = math.inf if wait is None else time.monotonic() + wait
+                    self._cond.wait(wait)
+                self._wakes_at = -math.inf  # awake: it looks at the deferred steps before it sleeps
                 if not self._running:
                     break
                 item = self._queue.popleft() if self._queue else None
@@ -491,12 +498,28 @@ class Engine:
             self._flush_deferred(None)  # stopping: what was applied is committed, not left to recovery
 
     def _take(self, arn: str, item: Signal | _Adopt | None) -> None:
-        """One step; the caller holds `_stepping`."""
+        """One step, then those of the answers its dispatches got at once; the caller holds
+        `_stepping`."""
+        self._take_one(arn, item)
+        while self._given_now:
+            self._take_one(*self._given_now.popleft())
+
+    def _take_one(self, arn: str, item: Signal | _Adopt | None) -> None:
         try:
             self._process(arn, item)
         except Exception:  # keep the engine alive; the execution is retried on restart
             log.exception("podium engine: step of %s failed", arn)
             self._forget(arn)
+
+    def _wake_for_deferred(self) -> None:
+        """Wake the engine's thread if a deferred step falls due before it would wake by itself
+        (not for every step: a wake-up takes the GIL just as a service starts on the task)."""
+        if not self._deferred:
+            return
+        due = min(self._deferred.values())
+        with self._cond:
+            if due < self._wakes_at:
+                self._cond.notify()
 
     def _deferred_wait(self) -> float | None:
         if not self._deferred:
@@ -727,12 +750,15 @@ class Engine:
         route = self._route(command.resource)
         connector = route.connector
         if connector is not None:
-            reply = functools.partial(self.deliver, arn)
-            # Nothing else waits for this thread: the connector may send at once on it.
+            # Nothing else waits for this thread: the connector may send at once on it. What it
+            # answers meanwhile is taken right after this step, on this thread, instead of
+            # waking the engine's thread for it.
             if not self._queue and route.expedites:
-                cast(Expedites, connector).invoke_now(command, reply)
+                given = _GivenNow(self, arn)
+                cast(Expedites, connector).invoke_now(command, given)
+                given.close()
             else:
-                connector.invoke(command, reply)
+                connector.invoke(command, functools.partial(self.deliver, arn))
             return
         self.deliver(
             arn,
@@ -764,6 +790,26 @@ class Engine:
                 cast(Cancellable, route.connector).cancel(command)
             except Exception:
                 log.exception("podium engine: cancelling %s failed", command_id)
+
+
+class _GivenNow:
+    """A task's reply function: what the connector answers during `invoke_now`, on the
+    dispatching thread, waits in `Engine._given_now` for the same thread to take; anything
+    later (a re-send's TaskSubmitted from the connector's own thread) is delivered as usual."""
+
+    def __init__(self, engine: Engine, arn: str) -> None:
+        self._engine = engine
+        self._arn = arn
+        self._thread: int | None = threading.get_ident()
+
+    def close(self) -> None:
+        self._thread = None
+
+    def __call__(self, signal: Signal) -> None:
+        if self._thread == threading.get_ident():
+            self._engine._given_now.append((self._arn, signal))
+        else:
+            self._engine.deliver(self._arn, signal)
 
 
 def _informational(signals: list[Signal], decision: Decision) -> bool:
