@@ -19,7 +19,9 @@ Optional methods, for connectors whose tasks live on outside podium's process:
                                    step, instead of waking a thread of its own (a thread hop and
                                    a wait for the GIL less on every step's way out). Only for a
                                    hand-over that is quick and bounded in time; a connector
-                                   falls back to `invoke` when it cannot promise that.
+                                   falls back to `invoke` when it cannot promise that. What it
+                                   answers on that thread before returning (a TaskSubmitted)
+                                   the same thread takes right after the step.
 """
 
 from __future__ import annotations
