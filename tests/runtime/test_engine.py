@@ -306,11 +306,7 @@ def test_a_connector_sends_on_the_engines_thread_and_its_answers_are_taken_there
     the TaskSubmitted each gives at once is taken by that thread right after the step (no
     wake-up of another thread), and both tasks are then submitted."""
     connector = ExpeditingConnector()
-    engine = Engine(MemoryStore(), connectors=[connector])
-    engine.start()
-    try:
-        machine = engine.create_state_machine("both", PARALLEL_SENDS)
-        arn = engine.start_execution(machine.arn, {}).arn
+    with parallel_sends(connector) as (engine, arn):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and engine.store.get_execution(arn).version < 2:
             time.sleep(0.005)
@@ -318,6 +314,16 @@ def test_a_connector_sends_on_the_engines_thread_and_its_answers_are_taken_there
         engine.stop()  # commits the deferred TaskSubmitted step
         types = [event.type for event in engine.store.history(arn)]
         assert types.count("TaskSubmitted") == 2
+
+
+@contextlib.contextmanager
+def parallel_sends(connector: ExpeditingConnector) -> Iterator[tuple[Engine, str]]:
+    """An engine on `connector` running PARALLEL_SENDS: the engine and the execution's ARN."""
+    engine = Engine(MemoryStore(), connectors=[connector])
+    engine.start()
+    try:
+        machine = engine.create_state_machine("both", PARALLEL_SENDS)
+        yield engine, engine.start_execution(machine.arn, {}).arn
     finally:
         engine.stop()
 
@@ -340,11 +346,7 @@ def test_a_connector_sends_on_the_engines_thread_only_while_nothing_waits_for_it
     """An answer from another thread is queued for the engine as usual; with it waiting, the
     step's next command is handed over (invoke), not sent on the stepping thread."""
     connector = LateAnsweringConnector()
-    engine = Engine(MemoryStore(), connectors=[connector])
-    engine.start()
-    try:
-        machine = engine.create_state_machine("both", PARALLEL_SENDS)
-        arn = engine.start_execution(machine.arn, {}).arn
+    with parallel_sends(connector) as (engine, arn):
         deadline = time.monotonic() + 10
         while len(connector.calls) < 2 and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -352,8 +354,6 @@ def test_a_connector_sends_on_the_engines_thread_only_while_nothing_waits_for_it
         engine.stop()
         types = [event.type for event in engine.store.history(arn)]
         assert types.count("TaskSubmitted") == 2
-    finally:
-        engine.stop()
 
 
 TWO_CALLS = json.dumps(
