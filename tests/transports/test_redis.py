@@ -240,3 +240,68 @@ def test_a_send_to_a_hung_redis_gives_up_after_the_send_timeout() -> None:
         for conn in accepted:
             conn.close()
         server.close()
+
+
+def test_a_connection_redis_closed_is_made_again_on_its_next_use(redis_ns: Namespace) -> None:
+    """Each thread's own connections (the lanes) outlive a Redis that closed them (a restart,
+    a `timeout` setting, CLIENT KILL): the next send and the next read reconnect, nothing lost."""
+    name = redis_ns.prefix  # every connection of this transport says so in CLIENT LIST
+    transport = RedisTransport(f"{redis_ns.url}?client_name={name}", prefix=redis_ns.prefix)
+    client = raw(redis_ns)
+    try:
+        transport.send_command(command("tok-a"))
+        [first] = receive(transport, "w")
+        first.ack()
+        ours = [entry["id"] for entry in client.client_list() if entry["name"] == name]
+        assert len(ours) >= 2  # the writer's and the reader's
+        for client_id in ours:
+            client.client_kill_filter(_id=client_id)
+        transport.send_command(command("tok-b"))
+        [second] = receive(transport, "w")
+        assert second.message == command("tok-b")
+        second.ack()
+    finally:
+        client.close()
+        transport.close()
+
+
+def test_an_error_reply_is_a_transport_error_and_the_connection_stays_usable(redis_ns: Namespace) -> None:
+    transport = redis_ns.transport()
+    client = raw(redis_ns)
+    try:
+        client.set(f"{redis_ns.prefix}:reply:wrong", "not a stream")
+        transport.send_command(command("tok-1"))
+        [delivery] = receive(transport, "w")
+        assert isinstance(delivery, Answers)
+        try:
+            delivery.answer("wrong", Reply("tok-1", "success", output=1))
+        except TransportError as exc:
+            assert "WRONGTYPE" in str(exc)
+        else:
+            raise AssertionError("an answer to a key that is not a stream went through")
+        # Every reply of that exchange was read: the next ones on the same connection match.
+        delivery.answer("podium", Reply("tok-1", "success", output=2))
+        [answer] = transport.receive_replies("podium", "orch", wait_ms=1000)
+        assert answer.message == Reply("tok-1", "success", output=2)
+        answer.ack()
+    finally:
+        client.close()
+
+
+def test_closing_ends_a_long_poll_of_another_thread_and_closes_its_connection(redis_ns: Namespace) -> None:
+    before = broker_sockets(6379)
+    transport = RedisTransport(redis_ns.url, prefix=redis_ns.prefix)
+    got: list[list[Delivery]] = []
+    poller = threading.Thread(target=lambda: got.append(receive(transport, "w", wait_ms=4000)))
+    poller.start()
+    deadline = time.monotonic() + 5
+    while broker_sockets(6379) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # blocked in XREADGROUP by now
+    started = time.monotonic()
+    transport.close()
+    poller.join(timeout=5)
+    assert not poller.is_alive()
+    assert time.monotonic() - started < 2  # not the rest of its 4 s poll
+    assert got == [[]]
+    assert broker_sockets(6379) == before

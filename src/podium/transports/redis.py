@@ -35,6 +35,13 @@ sent again, a duplicate the service deduplicates on the task token.
 
 A worker answers and acks in one MULTI/EXEC (`answer`): the reply is published and the
 command acked together, or neither, so a crash in between cannot make the command run again.
+
+The commands on a task's way (XADD, XREADGROUP, the answer's MULTI/EXEC, acks) go out on
+connections of the calling thread's own (`_Lane`), made by the same pools from the same URL,
+as packed commands whose raw replies are read here: redis-py's client and its pool cost some
+25-35 µs of CPU per command over that (its pool's lock and checks, argument handling, reply
+callbacks), several times per step, and a step's way is a chain of such calls across three
+processes. The rare commands (groups, XAUTOCLAIM, XCLAIM, XLEN) go through the client.
 """
 
 from __future__ import annotations
@@ -42,12 +49,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from podium.transports.base import Command, Delivery, Reply, TransportError, from_wire, to_wire
@@ -87,30 +96,24 @@ class RedisDelivery:
 
     def ack(self) -> None:
         with self._transport._errors("ack"):
-            pipe = self._transport.writer.pipeline(transaction=False)
-            pipe.xack(self._key, self._group, self.entry_id)
-            pipe.xdel(self._key, self.entry_id)
-            pipe.execute()
+            self._transport._exchange(self._done())
 
     def answer(self, queue: str, reply: Reply) -> None:
         """Publish `reply` on reply queue `queue` and ack this command, atomically (one round trip)."""
         transport = self._transport
         with transport._errors("answer"):
-            pipe = transport.writer.pipeline(transaction=True)
-            key = transport.reply_stream(queue)
-            pipe.xadd(key, {FIELD: to_wire(reply)}, maxlen=transport.maxlen, approximate=True)
-            pipe.xack(self._key, self._group, self.entry_id)
-            pipe.xdel(self._key, self.entry_id)
-            pipe.execute()
+            publish = transport._xadd(transport.reply_stream(queue), to_wire(reply))
+            transport._transact([publish, *self._done()])
 
     def release(self) -> None:
         """Back at the end of the stream for any consumer, atomically with its removal here."""
-        with self._transport._errors("release"):
-            pipe = self._transport.writer.pipeline(transaction=True)
-            pipe.xadd(self._key, {FIELD: self._data}, maxlen=self._transport.maxlen, approximate=True)
-            pipe.xack(self._key, self._group, self.entry_id)
-            pipe.xdel(self._key, self.entry_id)
-            pipe.execute()
+        transport = self._transport
+        with transport._errors("release"):
+            transport._transact([transport._xadd(self._key, self._data), *self._done()])
+
+    def _done(self) -> list[tuple[Any, ...]]:
+        """Acked and deleted: a stream holds only what is not done (its length is the backlog)."""
+        return [("XACK", self._key, self._group, self.entry_id), ("XDEL", self._key, self.entry_id)]
 
     def touch(self) -> None:
         with self._transport._errors("touch"):
@@ -176,6 +179,9 @@ class RedisTransport:
         self._next_claim: dict[str, float] = {}
         self._claim_cursor: dict[str, bytes] = {}
         self._sent: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()  # token -> its commands
+        self._lane = _Lane()
+        # Every lane's connections, for close(); a thread's go with it when it ends.
+        self._lane_connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._closed = False
 
     @classmethod
@@ -219,6 +225,10 @@ class RedisTransport:
 
     def close(self) -> None:
         self._closed = True
+        with self._lock:
+            lanes = list(self._lane_connections)
+        for connection in lanes:  # a read blocked on one of them ends with an error: see _receive
+            connection.disconnect()
         if self._owns_client:
             self.client.close()
             self.writer.close()
@@ -232,10 +242,7 @@ class RedisTransport:
         if not sent:
             return
         with self._errors("discard"):
-            pipe = self.writer.pipeline(transaction=False)
-            for key, entry_id in sent:
-                pipe.xdel(key, entry_id)
-            pipe.execute()
+            self._exchange([("XDEL", key, entry_id) for key, entry_id in sent])
 
     def backlog(self, queue: str) -> int:
         """Commands of `queue` not done yet (waiting or taken)."""
@@ -246,7 +253,52 @@ class RedisTransport:
 
     def _add(self, key: str, data: bytes) -> bytes:
         with self._errors("publish"):
-            return cast(bytes, self.writer.xadd(key, {FIELD: data}, maxlen=self.maxlen, approximate=True))
+            return cast(bytes, self._exchange([self._xadd(key, data)])[0])
+
+    def _xadd(self, key: str, data: bytes) -> tuple[Any, ...]:
+        return ("XADD", key, "MAXLEN", "~", self.maxlen, "*", FIELD, data)
+
+    def _connection(self, writing: bool) -> _Connection:
+        """This thread's own connection for writes (SEND_TIMEOUT) or for reads (long polls)."""
+        lane = self._lane
+        connection = lane.writer if writing else lane.reader
+        if connection is None:
+            pool = (self.writer if writing else self.client).connection_pool
+            connection = cast(_Connection, pool.make_connection())
+            with self._lock:
+                self._lane_connections.add(connection)
+            if writing:
+                lane.writer = connection
+            else:
+                lane.reader = connection
+        return connection
+
+    def _exchange(self, commands: Sequence[tuple[Any, ...]], *, writing: bool = True) -> list[Any]:
+        """`commands` in one write, their raw replies read back: one round trip. The first error
+        reply is raised once all replies are read (the connection stays in step)."""
+        connection = self._connection(writing)
+        packed = connection.pack_commands(commands)
+        try:
+            return _replies(connection, packed, len(commands))
+        except RedisConnectionError:
+            # A connection Redis closed while it idled (a restart, its `timeout`, CLIENT KILL)
+            # fails on its next use: once more, on a new one. If Redis did run the commands
+            # before the connection broke, they run twice: a command sent again, an ack or an
+            # answer repeated, all of which the orchestrator and the services take (the token).
+            # A timeout is not retried: a hung Redis holds a sender SEND_TIMEOUT, not twice.
+            # Nor is anything after close(), which breaks the connections under their reads.
+            connection.disconnect()
+            if self._closed:
+                raise
+            return _replies(connection, packed, len(commands))
+
+    def _transact(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """`commands` in one MULTI/EXEC: all of them or none; their results."""
+        results = self._exchange([("MULTI",), *commands, ("EXEC",)])[-1]
+        for result in results or ():
+            if isinstance(result, Exception):
+                raise result
+        return cast(list[Any], results)
 
     def _receive(self, key: str, group: str, consumer: str, wait_ms: int, max_count: int) -> list[Delivery]:
         if self._closed:
@@ -276,9 +328,9 @@ class RedisTransport:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             block = min(remaining_ms, int(self._claim_every * 1000), BLOCK_CHUNK_MS)
             # BLOCK 0 would wait forever: no time left means one read that does not block.
-            response = self.client.xreadgroup(
-                group, consumer, {key: ">"}, count=max_count, block=block if block > 0 else None
-            )
+            waits = ("BLOCK", block) if block > 0 else ()
+            read = ("XREADGROUP", "GROUP", group, consumer, "COUNT", max_count, *waits, "STREAMS", key, ">")
+            [response] = self._exchange([read], writing=False)
             out = self._deliveries(key, group, consumer, _entries(response))
             if remaining_ms <= 0:
                 break
@@ -302,7 +354,8 @@ class RedisTransport:
             if (key, consumer) in self._recovered:
                 return []
             self._recovered.add((key, consumer))
-        response = self.client.xreadgroup(group, consumer, {key: "0"}, count=max_count)
+        command = ("XREADGROUP", "GROUP", group, consumer, "COUNT", max_count, "STREAMS", key, "0")
+        [response] = self._exchange([command], writing=False)
         return self._deliveries(key, group, consumer, _entries(response))
 
     def _claim(self, key: str, group: str, consumer: str, max_count: int) -> list[Delivery]:
@@ -353,11 +406,49 @@ class RedisTransport:
             raise TransportError(f"redis: {what}: {exc}") from exc
 
 
-def _entries(response: Any) -> list[tuple[bytes, Any]]:
-    """The entries of an XREADGROUP reply on one stream (RESP2: [[key, [(id, fields)...]]])."""
+def _replies(connection: _Connection, packed: list[bytes], count: int) -> list[Any]:
+    connection.send_packed_command(packed)  # connects first when it is not connected
+    replies: list[Any] = []
+    failed: ResponseError | None = None
+    for _ in range(count):
+        try:
+            replies.append(connection.read_response())
+        except ResponseError as exc:
+            failed = failed or exc
+            replies.append(exc)
+    if failed is not None:
+        raise failed
+    return replies
+
+
+class _Connection(Protocol):
+    """What the lanes use of a redis-py connection (whose own methods are not annotated)."""
+
+    def pack_commands(self, commands: Sequence[tuple[Any, ...]]) -> list[bytes]: ...
+
+    def send_packed_command(self, command: list[bytes], check_health: bool = True) -> None: ...
+
+    def read_response(self) -> Any: ...
+
+    def disconnect(self) -> None: ...
+
+
+class _Lane(threading.local):
+    """A thread's own connections to Redis (made when it first needs them; see the module)."""
+
+    reader: _Connection | None = None
+    writer: _Connection | None = None
+
+
+def _entries(response: Any) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+    """The entries of a raw XREADGROUP reply on one stream, RESP2's [[key, [[id, [field, value,
+    ...]], ...]]] (fields nil: the entry was deleted while pending), with their fields as dicts."""
     if not response:
         return []
-    return [(entry_id, fields) for entry_id, fields in response[0][1]]
+    return [
+        (entry_id, None if fields is None else dict(zip(fields[::2], fields[1::2], strict=True)))
+        for entry_id, fields in response[0][1]
+    ]
 
 
 def from_url(url: str) -> RedisTransport:
