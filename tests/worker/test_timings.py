@@ -35,6 +35,10 @@ def test_each_task_appends_its_token_and_handler_time(
         transport.send_command(task)
     for task in tasks:
         transport.answer_of(task.task_token)
+    # A task's line is written right after its answer went out (not in its way).
+    deadline = time.monotonic() + 5
+    while len(path.read_text().splitlines()) < 1 + len(tasks) and time.monotonic() < deadline:
+        time.sleep(0.01)
     lines = [line.split() for line in path.read_text().splitlines()]
     assert lines[0] == ["other", "1.000"]
     recorded = {token: float(ms) for token, ms in lines[1:]}

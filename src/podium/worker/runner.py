@@ -27,6 +27,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from podium.transports.base import JSON
 from podium.worker import liveness, outcomes, timings
 from podium.worker.context import TaskContext, tag_of, task_logger
 from podium.worker.heartbeats import Heartbeats, interval
@@ -246,19 +247,28 @@ class Runner:
                 logger=task_logger(self.worker.name, tag),
                 _heartbeats=beats,
             )
-            with beats:
+            spent: list[float] = []  # the handler's own time, nothing of the SDK's around it
+
+            def call() -> JSON:
                 began = time.perf_counter()
                 try:
-                    outcome = outcomes.run(lambda: handler(task.body, ctx))
+                    return handler(task.body, ctx)
+                finally:
+                    spent.append(time.perf_counter() - began)
+
+            with beats:
+                try:
+                    outcome = outcomes.run(call)
                 except BaseException:
                     self._release(task)  # not done, not failed: someone else may do it
                     raise
-                if self._timings is not None:
-                    self._timings.record(task.token, time.perf_counter() - began)
         elapsed_ms = (time.monotonic() - started) * 1000
         with self._cond:
             dropped = task.token in self._released
         note = "released, answer dropped" if dropped else self._answer(task, outcome)
+        if self._timings is not None and spent:
+            # Written after the answer: a measurement must not sit in the way it measures.
+            self._timings.record(task.token, spent[0])
         self._log(task, name, elapsed_ms, outcome, note)
 
     def _answer(self, task: ReceivedTask, outcome: Outcome) -> str:

@@ -5,9 +5,9 @@ When the variable names a file, every task a worker runs appends one line to it:
     TASK_TOKEN HANDLER_MS
 
 the task's token, and the milliseconds its handler took (the handler's call alone: neither
-taking the task nor answering it), to the microsecond. The line is written when the handler
-returns, before the answer is sent, so it is in the file by the time the orchestrator has
-the answer. Every slot and every replica may share one file: the file is opened for
+taking the task, nor turning its result into JSON, nor answering), to the microsecond. The
+line is written right after the answer was sent, not in its way: a reader waits for the
+worker to stop (or for the line) before it counts on it. Every slot and every replica may share one file: the file is opened for
 appending and each line is one write, so lines never interleave. A token appears twice when
 its command was run twice (delivered again).
 
