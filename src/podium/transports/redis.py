@@ -293,7 +293,10 @@ class RedisTransport:
             return _replies(connection, packed, len(commands))
 
     def _transact(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """`commands` in one MULTI/EXEC: all of them or none; their results."""
+        """`commands` in one MULTI/EXEC, their results. Nothing else runs between them, and a
+        connection lost before EXEC runs none of them; but Redis rolls nothing back, so a
+        command that fails as it runs (a key of the wrong type) leaves the others done, and
+        its error is raised here."""
         results = self._exchange([("MULTI",), *commands, ("EXEC",)])[-1]
         for result in results or ():
             if isinstance(result, Exception):
@@ -407,6 +410,7 @@ class RedisTransport:
 
 
 def _replies(connection: _Connection, packed: list[bytes], count: int) -> list[Any]:
+    """Send packed commands and read all `count` replies; raise the first error reply."""
     connection.send_packed_command(packed)  # connects first when it is not connected
     replies: list[Any] = []
     failed: ResponseError | None = None
