@@ -7,9 +7,9 @@ When the variable names a file, every task a worker runs appends one line to it:
 the task's token, and the milliseconds its handler took (the handler's call alone: neither
 taking the task, nor turning its result into JSON, nor answering), to the microsecond. The
 line is written right after the answer was sent, not in its way: a reader waits for the
-worker to stop (or for the line) before it counts on it. Every slot and every replica may share one file: the file is opened for
-appending and each line is one write, so lines never interleave. A token appears twice when
-its command was run twice (delivered again).
+worker to stop (or for the line) before it counts on it. Every slot and every replica may
+share one file: the file is opened for appending and each line is one write, so lines never
+interleave. A token appears twice when its command was run twice (delivered again).
 
 Off by default: without the variable nothing is opened or timed. bench/saga_bench.py sets it
 for the payment saga's services and subtracts these times from the orchestrator's time per
