@@ -352,7 +352,9 @@ class Interpreter:
                         raise StateFailure(ErrorName.DATA_LIMIT_EXCEEDED.value, _too_large_cause(state.name))
                     break
                 except (StatesError, StateFailure) as exc:
-                    failure = self._as_failure(exc, run, frame)
+                    # Without its traceback: kept in `failure` (while retrying, once caught),
+                    # the traceback would hold this frame, and the frame `failure`: a cycle.
+                    failure = self._as_failure(exc, run, frame).with_traceback(None)
                     index = find_retrier(retries, failure.error, failure.aliases)
                     if index is not None and attempts[index] < retries[index].max_attempts:
                         delay = retry_delay_ms(retries[index], attempts[index], self._random)

@@ -141,6 +141,11 @@ class Scheduler:
                 self._finish(fiber, stop.value, None)
                 return
             except (Cancelled, Exception) as failure:  # a failed branch ends its fiber, not the run
+                # Nobody reads a fiber's traceback, and it would hold every frame it passed
+                # through, whose locals (an `error` here, a `failure` in the interpreter) hold
+                # the exception again: a cycle that kept a finished execution's interpreter
+                # alive until the cyclic garbage collector ran.
+                failure.__traceback__ = None
                 self._finish(fiber, None, failure)
                 return
             error = None
@@ -163,8 +168,12 @@ class Scheduler:
         fiber.done = True
         fiber.waiting = None
         self._forget(fiber)
-        if fiber.on_exit is not None:
-            fiber.on_exit(fiber, result, error)
+        # Dropped as it is called: `on_exit` is mostly a method of the fiber's owner, which
+        # holds the fiber, and that cycle would keep every finished execution's interpreter
+        # (and its events) alive until a collection of the cyclic garbage collector.
+        on_exit, fiber.on_exit = fiber.on_exit, None
+        if on_exit is not None:
+            on_exit(fiber, result, error)
 
     def _forget(self, fiber: Fiber) -> None:
         for key in list(fiber.subscriptions):
