@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from podium.api.protocol import (
     encode_response,
 )
 from podium.api.shapes import DEFAULT_PAYLOAD_LIMIT, ApiShapes
+from podium.runtime.entropy import ENTROPY
 
 log = logging.getLogger("podium.api")
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode("latin-1")
@@ -203,7 +203,7 @@ class _Api:
 
     async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of an API call: the request checked in order, then handled."""
-        request_id = str(uuid.uuid4())
+        request_id = ENTROPY.uuid4()
         headers = [("x-amzn-RequestId", request_id)]  # botocore reads it into ResponseMetadata
         action = "?"
         try:
@@ -317,7 +317,7 @@ def _error_response(type: str, message: str, status: int, request_id: str) -> Re
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    request_id = str(uuid.uuid4())
+    request_id = ENTROPY.uuid4()
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
@@ -332,7 +332,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Reached only by errors outside the API's own handler (routing, the health endpoint).
-    request_id = str(uuid.uuid4())
+    request_id = ENTROPY.uuid4()
     log.error("request %s failed", request_id, exc_info=exc)
     return _error_response(
         "InternalFailure", f"An internal error occurred (request id {request_id})", 500, request_id

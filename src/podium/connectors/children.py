@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from podium.asl.jsontext import to_json_text
 from podium.connectors.base import Reply
 from podium.core.messages import InvokeTask, StopExecution, TaskFailed, TaskSubmitted, TaskSucceeded
+from podium.runtime.entropy import ENTROPY
 from podium.store.records import ExecutionRecord, StateMachineRecord
 
 if TYPE_CHECKING:
@@ -257,7 +258,7 @@ def _failure(sdk: bool, code: str, message: str) -> _CallFailedError:
 
 def _with_sdk_metadata(response: dict[str, Any], child: ExecutionRecord) -> dict[str, Any]:
     """StartExecution's response as the optimised integration returns it, HTTP metadata included."""
-    request_id = str(uuid.uuid4())
+    request_id = ENTROPY.uuid4()
     body = json.dumps({"executionArn": child.arn, "startDate": child.start_ms / 1000}, separators=(",", ":"))
     length = str(len(body.encode()))
     date = formatdate(usegmt=True)

@@ -35,6 +35,7 @@ from podium.arns import resource_name
 from podium.connectors.base import Reply
 from podium.core.messages import InvokeTask, TaskFailed, TaskSubmitted, TaskSucceeded
 from podium.core.resources import LOCAL_FUNCTION_PREFIX, WAIT_FOR_TASK_TOKEN_SUFFIX
+from podium.runtime.entropy import ENTROPY
 from podium.task_error import TaskError
 
 Function = Callable[[Any], Any]
@@ -193,8 +194,9 @@ class FunctionConnector:
 
 def invoke_response(payload: Any) -> dict[str, Any]:
     """Lambda's Invoke response as the lambda:invoke integration returns it."""
-    request_id = str(uuid.uuid4())
-    trace_id = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    request_id = ENTROPY.uuid4()
+    trace = ENTROPY.token_hex()
+    trace_id = f"Root=1-{trace[:8]}-{trace[8:]}{ENTROPY.token_hex()[:8]}"
     date = formatdate(usegmt=True)
     length = str(len(json.dumps(payload).encode()))  # the Python runtime's own serialisation
     return {

@@ -72,6 +72,7 @@ from podium.connectors.base import Reply
 from podium.core import tokens
 from podium.core.messages import InvokeTask, TaskFailed, TaskHeartbeat, TaskSubmitted, TaskSucceeded
 from podium.core.resources import LOCAL_QUEUE_PREFIX, WAIT_FOR_TASK_TOKEN_SUFFIX
+from podium.runtime.entropy import ENTROPY
 from podium.transports import base
 
 log = logging.getLogger("podium.connectors.queue")
@@ -418,7 +419,7 @@ def queue_name(url: str) -> str | None:
 def send_message_response(message_id: str, body_text: str) -> dict[str, Any]:
     """SendMessage's response as Step Functions' SQS integration records it (AWS SDK for Java)."""
     md5 = hashlib.md5(body_text.encode()).hexdigest()
-    request_id = str(uuid.uuid4())
+    request_id = ENTROPY.uuid4()
     date = formatdate(usegmt=True)
     # The length of SQS's JSON answer, {"MD5OfMessageBody":"...","MessageId":"..."}: 106 bytes.
     length = str(len(json.dumps({"MD5OfMessageBody": md5, "MessageId": message_id}, separators=(",", ":"))))

@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import math
-import secrets
 import threading
 import time
 import uuid
@@ -52,6 +51,7 @@ from podium.core.messages import (
     TimerFired,
 )
 from podium.runtime.clock import Clock, SystemClock
+from podium.runtime.entropy import ENTROPY
 from podium.runtime.task_tokens import TaskRef, TaskRegistry, TokenStatus
 from podium.runtime.timers import TimerWheel
 from podium.store.base import Store
@@ -298,7 +298,7 @@ class Engine:
             machine = self.store.get_state_machine(state_machine_arn)
             if machine is None:
                 raise LookupError(f"State Machine Does Not Exist: '{state_machine_arn}'")
-        name = name or str(uuid.uuid4())
+        name = name or ENTROPY.uuid4()
         if not NAME_PATTERN.match(name):
             raise ValueError(f"Invalid Name: '{name}'")
         if input_text is None:
@@ -318,7 +318,7 @@ class Engine:
             account=self.arns.account,
         )
         start = StartExecution(
-            now, input=input_value, info=info, seed=secrets.randbits(128), token_key=secrets.token_hex(16)
+            now, input=input_value, info=info, seed=ENTROPY.randbits128(), token_key=ENTROPY.token_hex()
         )
         record = ExecutionRecord(
             arn=arn,
