@@ -53,6 +53,9 @@ def test_connection_settings(tmp_path: Path, mode: str, level: int) -> None:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == level
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+        # 2 = MEMORY: the savepoint of each write of a group keeps its sub-journal in memory,
+        # not in a temporary file created, written and deleted for every transaction.
+        assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2
     finally:
         store.close()
 

@@ -202,6 +202,10 @@ class SQLiteStore:
                 raise StoreError(f"{self.path}: SQLite would not enable WAL (journal_mode={mode})")
             conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             conn.execute("PRAGMA foreign_keys = ON")
+            # The SAVEPOINT around each write of a group commit keeps a sub-journal of the
+            # pages it changes; past 64 KiB SQLite moves it to a temporary file, created,
+            # written and deleted in every transaction. In memory it is a copy of the pages.
+            conn.execute("PRAGMA temp_store = MEMORY")
             migrate_sqlite(conn)
         except BaseException:
             conn.close()
