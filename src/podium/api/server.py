@@ -33,6 +33,7 @@ import uvicorn
 from podium import __version__
 from podium.api.app import ApiSettings, create_app
 from podium.api.auth import Credentials
+from podium.api.coalescing import CoalescingHttpToolsProtocol
 from podium.connectors.connections import Connections
 from podium.connectors.functions import FunctionRegistry
 from podium.core.interpreter import DEFAULT_PAYLOAD_LIMIT
@@ -108,6 +109,8 @@ def serve(options: ServerOptions) -> int:
         access_log=False,
         ws="none",
         server_header=False,
+        http=CoalescingHttpToolsProtocol,
+        proxy_headers=False,  # podium is called directly; X-Forwarded-* would only be parsed
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     _configure_logging()
