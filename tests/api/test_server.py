@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
@@ -23,7 +24,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from podium.api.server import check_exposure, endpoint_for, is_loopback
+from podium.api.server import check_exposure, endpoint_for, is_loopback, settle_heap
 from podium.cli import main
 
 KEY, SECRET = "AKIDPODIUMTEST", "podium-test-secret"
@@ -288,3 +289,12 @@ def test_the_printed_endpoint_is_the_bound_address_when_no_sync_name_resolves() 
         "http://localhost:8083",
         "http://podium.localhost:8083",
     )
+
+
+def test_settle_heap_moves_what_start_up_made_out_of_the_collectors_sight() -> None:
+    gc.unfreeze()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 1000  # the imported modules alone are thousands of objects
+    finally:
+        gc.unfreeze()
