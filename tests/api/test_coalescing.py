@@ -8,6 +8,7 @@ import http.client
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -139,13 +140,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": body})
 
 
-@pytest.fixture
-def served() -> Iterator[int]:
+@contextmanager
+def uvicorn_serving(protocol: type[asyncio.Protocol]) -> Iterator[int]:
+    """`app` served by uvicorn with `protocol`, on a thread; the port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, http=CoalescingHttpToolsProtocol, lifespan="off", log_config=None, access_log=False, ws="none"
-    )
+    config = uvicorn.Config(app, http=protocol, lifespan="off", log_config=None, access_log=False, ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -160,6 +160,12 @@ def served() -> Iterator[int]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def served() -> Iterator[int]:
+    with uvicorn_serving(CoalescingHttpToolsProtocol) as port:
+        yield port
 
 
 def test_responses_through_uvicorn_are_whole_and_in_order(served: int) -> None:
@@ -207,28 +213,14 @@ class CountingProtocol(CoalescingHttpToolsProtocol):
 
 def test_each_response_is_one_write_on_the_socket() -> None:
     Counted.writes = []
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, http=CountingProtocol, lifespan="off", log_config=None, access_log=False, ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        with socket.create_connection(sock.getsockname(), timeout=10) as client:
-            for _ in range(10):
-                client.sendall(b"POST /x HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n\r\n")
-                received = b""
-                while not received.endswith(b'{"path": "/x"}'):
-                    received += client.recv(65536)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with (
+        uvicorn_serving(CountingProtocol) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as client,
+    ):
+        for _ in range(10):
+            client.sendall(b"POST /x HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n\r\n")
+            received = b""
+            while not received.endswith(b'{"path": "/x"}'):
+                received += client.recv(65536)
     assert len(Counted.writes) == 10
     assert all(w.startswith(b"HTTP/1.1 200 OK") and w.endswith(b'{"path": "/x"}') for w in Counted.writes)

@@ -9,9 +9,11 @@ import gc
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
+from podium.asl.model import JSON
 from podium.core.scheduler import Await, FiberBody, Scheduler
 from tests.core.driver import Run, lam, machine, task
 
@@ -39,35 +41,23 @@ def passes() -> Run:
     )
 
 
+def fan(*branches: dict[str, Any], input_value: JSON = None) -> Run:
+    """A Parallel state of `branches`, started."""
+    parallel = {"Type": "Parallel", "Branches": list(branches), "End": True}
+    return Run(machine("Fan", {"Fan": parallel}), input_value)
+
+
 def fan_out_then_succeed() -> Run:
-    run = Run(
-        machine(
-            "Fan",
-            {
-                "Fan": {
-                    "Type": "Parallel",
-                    "Branches": [
-                        machine("Work", {"Work": task(lam("work"))}),
-                        machine(
-                            "Each",
-                            {
-                                "Each": {
-                                    "Type": "Map",
-                                    "ItemsPath": "$.items",
-                                    "ItemProcessor": {
-                                        "StartAt": "Item",
-                                        "States": {"Item": {"Type": "Pass", "End": True}},
-                                    },
-                                    "End": True,
-                                }
-                            },
-                        ),
-                    ],
-                    "End": True,
-                }
-            },
-        ),
-        {"items": [1, 2, 3]},
+    each = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }
+    run = fan(
+        machine("Work", {"Work": task(lam("work"))}),
+        machine("Each", {"Each": each}),
+        input_value={"items": [1, 2, 3]},
     )
     run.succeed("Work", {"done": True})
     assert run.status == "SUCCEEDED"
@@ -104,21 +94,7 @@ def retried_then_caught() -> Run:
 
 
 def a_branch_fails() -> Run:
-    run = Run(
-        machine(
-            "Fan",
-            {
-                "Fan": {
-                    "Type": "Parallel",
-                    "Branches": [
-                        machine("A", {"A": task(lam("a"))}),
-                        machine("B", {"B": task(lam("b"))}),
-                    ],
-                    "End": True,
-                }
-            },
-        )
-    )
+    run = fan(machine("A", {"A": task(lam("a"))}), machine("B", {"B": task(lam("b"))}))
     run.fail("A", "Boom", "branch A broke")
     assert run.status == "FAILED"
     return run
