@@ -195,8 +195,8 @@ class FunctionConnector:
 def invoke_response(payload: Any) -> dict[str, Any]:
     """Lambda's Invoke response as the lambda:invoke integration returns it."""
     request_id = ENTROPY.uuid4()
-    trace = ENTROPY.token_hex()
-    trace_id = f"Root=1-{trace[:8]}-{trace[8:]}{ENTROPY.token_hex()[:8]}"
+    trace = ENTROPY.token_hex()  # 32 hex digits: the root's 8 and 24
+    trace_id = f"Root=1-{trace[:8]}-{trace[8:]}"
     date = formatdate(usegmt=True)
     length = str(len(json.dumps(payload).encode()))  # the Python runtime's own serialisation
     return {
