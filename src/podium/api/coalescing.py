@@ -3,9 +3,9 @@
 uvicorn writes a response's status line and headers as soon as the app sends
 `http.response.start`, then the body as a second write: two send() calls on the socket,
 two TCP segments, and on loopback two wake-ups of the client, which reads the head and the
-body separately. On loopback the sender pays for the receiver's wake-up inside send(), so
-the second write cost about as much as the first: together a quarter of the event loop's
-busy time under StartExecution load on this project's benchmark machine.
+body separately. On loopback the sender pays for the receiver's wake-up inside send(): the
+two writes were a quarter of the event loop's time under StartExecution load on this
+project's benchmark machine, the second about half as much as the first.
 
 The transport given to uvicorn's protocol holds a response's head until the next write
 (the body, which the API sends at once) and sends both in one. A head with no write after
