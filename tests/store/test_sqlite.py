@@ -123,6 +123,53 @@ def test_migration_2_keeps_a_version_1_database(tmp_path: Path) -> None:
         store.close()
 
 
+def test_migration_3_keeps_each_definition_once_and_every_execution_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    old_text = execution().definition
+    new_text = '{"StartAt":"B","States":{"B":{"Type":"Pass","End":true}}}'
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_ms BIGINT NOT NULL)"
+        )
+        for migration in migrations("sqlite")[:2]:
+            for statement in statements(migration.sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?, 0)", (migration.version,))
+        for name, text in (("a", old_text), ("b", new_text), ("c", old_text)):
+            record = execution(name, definition=text)
+            conn.execute(
+                "INSERT INTO executions (arn, name, state_machine_arn, definition, status, input, start_ms,"
+                " version) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, 1)",
+                (record.arn, name, record.state_machine_arn, text, record.input, 1),
+            )
+    store = SQLiteStore(path)
+    try:
+        texts = {}
+        for name in "abc":
+            record = store.get_execution(execution(name).arn)
+            assert record is not None
+            texts[name] = record.definition
+        assert texts == {"a": old_text, "b": new_text, "c": old_text}
+        # A new execution of a definition already kept points at the same row.
+        created, _ = store.create_execution(execution("d", definition=new_text), start(execution("d")))
+        assert created.definition == new_text
+        listed = store.list_executions()
+        assert [(r.name, r.definition) for r in listed] == [
+            ("d", new_text),
+            ("c", old_text),
+            ("b", new_text),
+            ("a", old_text),
+        ]
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        kept = conn.execute("SELECT text FROM definitions ORDER BY id").fetchall()
+        assert kept == [(old_text,), (new_text,)]
+        assert conn.execute("SELECT DISTINCT definition FROM executions").fetchall() == [("",)]
+        rows = conn.execute("SELECT name, definition_id FROM executions ORDER BY id").fetchall()
+        assert rows == [("a", 1), ("b", 2), ("c", 1), ("d", 2)]
+
+
 def test_statements_split_on_semicolons_outside_strings_and_comments() -> None:
     sql = (
         "-- a comment; still a comment\nCREATE TABLE t (x TEXT DEFAULT 'a;b');\n\n"

@@ -112,6 +112,13 @@ _ALIAS_FIELDS = ("arn", "state_machine_arn", "name", "description", "routing", "
 _ACTIVITY_FIELDS = ("arn", "name", "created_ms")
 _MACHINE_COLUMNS = ", ".join(_MACHINE_FIELDS)
 _EXECUTION_COLUMNS = ", ".join(_EXECUTION_FIELDS)
+# An execution's row names its definition by id (schema version 3): read, it is the text.
+_EXECUTION_SELECT = ", ".join(
+    "(SELECT d.text FROM definitions AS d WHERE d.id = executions.definition_id) AS definition"
+    if name == "definition"
+    else name
+    for name in _EXECUTION_FIELDS
+)
 _VERSION_COLUMNS = ", ".join(_VERSION_FIELDS)
 _ALIAS_COLUMNS = ", ".join(_ALIAS_FIELDS)
 _ACTIVITY_COLUMNS = ", ".join(_ACTIVITY_FIELDS)
@@ -150,6 +157,10 @@ _PUT_MACHINE = _upsert("state_machines", _MACHINE_FIELDS)
 _PUT_VERSION = _upsert("state_machine_versions", _VERSION_FIELDS)
 _PUT_ALIAS = _upsert("state_machine_aliases", _ALIAS_FIELDS)
 _PUT_ACTIVITY = _upsert("activities", _ACTIVITY_FIELDS)
+_INSERT_EXECUTION = (
+    f"INSERT INTO executions ({_EXECUTION_COLUMNS}, definition_id)"
+    f" VALUES ({_placeholders(_EXECUTION_FIELDS)}, ?)"
+)
 
 
 def _machine(row: Any) -> StateMachineRecord:
@@ -455,15 +466,19 @@ class SQLiteStore:
 
         def write(conn: sqlite3.Connection) -> tuple[ExecutionRecord, bool]:
             row = conn.execute(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions"
+                f"SELECT {_EXECUTION_SELECT} FROM executions"
                 " WHERE (state_machine_arn = ? AND name = ?) OR arn = ? LIMIT 1",
                 (record.state_machine_arn, record.name, record.arn),
             ).fetchone()
             if row is not None:
                 return _execution(row), False
+            # The row's own `definition` column stays empty: the text is the definitions row's.
             cursor = conn.execute(
-                f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_placeholders(_EXECUTION_FIELDS)})",
-                _values(stored, _EXECUTION_FIELDS),
+                _INSERT_EXECUTION,
+                (
+                    *_values(dataclasses.replace(stored, definition=""), _EXECUTION_FIELDS),
+                    self._definition_id(conn, stored.definition),
+                ),
             )
             execution_id = cursor.lastrowid
             assert execution_id is not None
@@ -487,11 +502,17 @@ class SQLiteStore:
 
         return write
 
+    @staticmethod
+    def _definition_id(conn: sqlite3.Connection, text: str) -> int:
+        """The id of the definitions row holding `text`, added if there is none."""
+        row = conn.execute("SELECT id FROM definitions WHERE text = ?", (text,)).fetchone()
+        if row is None:
+            row = conn.execute("INSERT INTO definitions (text) VALUES (?) RETURNING id", (text,)).fetchone()
+        return int(row[0])
+
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (arn,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {_EXECUTION_SELECT} FROM executions WHERE arn = ?", (arn,)).fetchone()
         return None if row is None else _execution(row)
 
     def list_executions(
@@ -515,7 +536,7 @@ class SQLiteStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = f"SELECT {_EXECUTION_COLUMNS} FROM executions"
+        sql = f"SELECT {_EXECUTION_SELECT} FROM executions"
         with self._reading() as conn:
             if after_arn is not None:
                 where.append("id < ?")
