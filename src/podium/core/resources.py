@@ -11,6 +11,7 @@ implied) like one whose resourceType is `queue`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,9 @@ LOCAL_QUEUE_PREFIX = "podium:queue:"
 WAIT_FOR_TASK_TOKEN_SUFFIX = ".waitForTaskToken"
 
 
+# A state's Resource is a constant of its definition: every Task of a running machine asks
+# about the same few strings, each through up to four regular expressions.
+@functools.lru_cache(maxsize=1024)
 def classify(resource: str) -> ResourceKind:
     if _LAMBDA_ARN.match(resource):
         return ResourceKind(ResourceFamily.LAMBDA_FUNCTION, resource, "")
