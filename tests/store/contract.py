@@ -48,6 +48,7 @@ from podium.store.records import (
     ExecutionStatus,
     StateMachineRecord,
     StateMachineVersionRecord,
+    StepCommit,
 )
 from tests.callbacks import promise
 
@@ -532,6 +533,34 @@ class StoreContract:
         # ... and the execution goes on from there.
         assert store.commit(record.arn, 1, events=[event(2)], retired=["t1"]) == 2
         assert store.pending_commands(record.arn) == []
+
+    def test_steps_committed_together_stand_or_fail_each_on_its_own(self, store: Store) -> None:
+        one, two, three = (self.started(store, name) for name in ("one", "two", "three"))
+        ended = ExecutionOutcome("SUCCEEDED", "{}", None, None, stop_ms=1)
+        results = store.commit_steps(
+            [
+                StepCommit(one.arn, 0, events=[event(1)], new_commands=[task("a")]),
+                StepCommit(two.arn, 5, events=[event(1)]),  # not at version 5: refused
+                StepCommit(one.arn, 1, events=[event(2)], retired=["a"]),  # after the first, in order
+                StepCommit(three.arn, 0, events=[event(1), event(1)]),  # a duplicate event id
+                StepCommit(two.arn, 0, events=[event(1)], outcome=ended),
+            ]
+        )
+        assert [type(result) for result in results] == [
+            type(None),
+            ConflictError,
+            type(None),
+            DuplicateIdError,
+            type(None),
+        ]
+        assert store.history(one.arn) == [event(1), event(2)]
+        assert store.pending_commands(one.arn) == []
+        assert store.history(three.arn) == []
+        current = store.get_execution(three.arn)
+        assert current is not None and current.version == 0
+        ended = store.get_execution(two.arn)
+        assert ended is not None and (ended.status, ended.version) == ("SUCCEEDED", 1)
+        assert store.commit_steps([]) == []
 
     # --- the outbox -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from podium.store import sqlite as sqlite_store
 from podium.store.base import Store
 from podium.store.codec import signal_text
 from podium.store.errors import ConflictError
+from podium.store.records import StepCommit
 from podium.store.schema import migrations, statements
 from podium.store.sqlite import SQLiteStore
 
@@ -305,6 +306,23 @@ def test_concurrent_starts_and_steps_are_grouped_and_each_lands_once(tmp_path: P
                 assert record is not None and record.version == 1
         assert store._group.writes == 8 * 25 * 3 + 8
         assert store._group.transactions < store._group.writes
+    finally:
+        store.close()
+
+
+def test_steps_committed_together_share_one_transaction(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "podium.db")
+    try:
+        records = [execution(f"run-{n}") for n in range(5)]
+        for record in records:
+            store.create_execution(record, start(record))
+        before = store._group.transactions
+        steps = [StepCommit(record.arn, 0, events=[event(1)]) for record in records]
+        steps.append(StepCommit(records[0].arn, 0, events=[event(2)]))  # stale: refused alone
+        results = store.commit_steps(steps)
+        assert results[:5] == [None] * 5 and isinstance(results[5], ConflictError)
+        assert store._group.transactions == before + 1
+        assert all([e.id for e in store.history(record.arn)] == [1] for record in records)
     finally:
         store.close()
 

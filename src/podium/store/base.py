@@ -39,6 +39,7 @@ from podium.store.records import (
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
+    StepCommit,
 )
 
 # submit_execution's callback: ((record, created), None), or (None, the exception).
@@ -220,6 +221,14 @@ class Store(Protocol):
         error. With an `outcome` the execution ends: it owes no more commands and its inbox is
         emptied, since nothing will ever apply those signals.
         """
+        ...
+
+    def commit_steps(self, steps: Sequence[StepCommit]) -> list[BaseException | None]:
+        """Commit several steps, each as `commit` would, and each on its own: one that fails
+        (its error in its place of the result, None for the others) leaves the others
+        committed. Steps of one execution go in the order given, each expecting the version
+        the one before it leaves. All that succeeded are durable when this returns; a store
+        may write them in one transaction (SQLite: one fsync for all of them)."""
         ...
 
     def reopen_execution(self, arn: str, expected_version: int, signal: Signal, *, now_ms: int) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from podium.store.errors import StoreClosedError
@@ -90,22 +90,34 @@ class GroupCommit:
 
     def run(self, write: Callable[[sqlite3.Connection], T]) -> T:
         """Run `write(conn)` in a transaction (maybe shared); its result once committed."""
-        mine: _Write[T] = _Write(write)
+        [(value, error)] = self.run_all([write])
+        if error is not None:
+            raise error
+        return value  # type: ignore[return-value]
+
+    def run_all(
+        self, writes: Sequence[Callable[[sqlite3.Connection], T]]
+    ) -> list[tuple[T | None, BaseException | None]]:
+        """Run several writes, in order, each on its own as `run` runs one, and wait for all of
+        them: (result, None) or (None, what it raised) for each. They go into the same group
+        when they fit in one (`max_batch`), so that they share its COMMIT."""
+        mine: list[_Write[T]] = [_Write(write) for write in writes]
+        if not mine:
+            return []
+        last = mine[-1]  # writes are taken in the order handed over: the last is done last
         with self._cond:
-            self._pending.append(mine)  # type: ignore[arg-type]
+            self._pending.extend(mine)  # type: ignore[arg-type]
         while True:
             with self._cond:
-                while self._leading and not mine.done:
+                while self._leading and not last.done:
                     self._cond.wait()
-                if mine.done:
+                if last.done:
                     break
                 self._leading = True
                 group, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-            # With more than a batch waiting, this group may not hold our write: lead again.
+            # With more than a batch waiting, this group may not hold our writes: lead again.
             self._lead(group)
-        if mine.error is not None:
-            raise mine.error
-        return mine.value  # type: ignore[return-value]
+        return [(write.value, write.error) for write in mine]
 
     def submit(self, write: Callable[[sqlite3.Connection], T], done: Done[T]) -> None:
         """Hand `write(conn)` over without waiting: `done(result, None)` once it is committed,

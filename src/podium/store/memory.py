@@ -34,6 +34,7 @@ from podium.store.records import (
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
+    StepCommit,
 )
 
 
@@ -322,6 +323,27 @@ class MemoryStore:
                 consumed_inbox=consumed_inbox,
                 outcome=outcome,
             )
+
+    def commit_steps(self, steps: Sequence[StepCommit]) -> list[BaseException | None]:
+        results: list[BaseException | None] = []
+        with self._lock:
+            for step in steps:
+                try:
+                    self._commit_locked(
+                        step.arn,
+                        step.expected_version,
+                        signals=step.signals,
+                        events=step.events,
+                        new_commands=step.new_commands,
+                        retired=step.retired,
+                        consumed_inbox=step.consumed_inbox,
+                        outcome=step.outcome,
+                    )
+                except Exception as exc:
+                    results.append(exc)
+                else:
+                    results.append(None)
+        return results
 
     def _commit_locked(
         self,

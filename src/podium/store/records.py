@@ -6,6 +6,7 @@ what it was given, and only the layers that need the values parse them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -138,6 +139,20 @@ class FirstStep:
     events: tuple[HistoryEvent, ...] = ()
     new_commands: tuple[Command, ...] = ()
     retired: tuple[str, ...] = ()
+    outcome: ExecutionOutcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepCommit:
+    """One step of one execution, as `Store.commit` takes it: for `Store.commit_steps`."""
+
+    arn: str
+    expected_version: int
+    signals: Sequence[Signal] = ()
+    events: Sequence[HistoryEvent] = ()
+    new_commands: Sequence[Command] = ()
+    retired: Sequence[str] = ()
+    consumed_inbox: Sequence[int] = ()
     outcome: ExecutionOutcome | None = None
 
 

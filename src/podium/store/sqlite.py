@@ -56,6 +56,7 @@ from podium.store.records import (
     InboxSignal,
     StateMachineRecord,
     StateMachineVersionRecord,
+    StepCommit,
 )
 from podium.store.schema import migrate_sqlite
 
@@ -585,23 +586,41 @@ class SQLiteStore:
         consumed_inbox: Sequence[int] = (),
         outcome: ExecutionOutcome | None = None,
     ) -> int:
+        step = StepCommit(
+            arn, expected_version, signals, events, new_commands, retired, consumed_inbox, outcome
+        )
+        self._group.run(self._step_write(step))
+        return expected_version + 1
+
+    def commit_steps(self, steps: Sequence[StepCommit]) -> list[BaseException | None]:
+        writes: list[Callable[[sqlite3.Connection], None]] = []
+        results: list[BaseException | None] = []
+        for step in steps:
+            try:
+                writes.append(self._step_write(step))
+            except Exception as exc:  # a value JSON cannot carry: this step only
+                writes.append(_raiser(exc))
+        for _value, error in self._group.run_all(writes):
+            results.append(error)
+        return results
+
+    def _step_write(self, step: StepCommit) -> Callable[[sqlite3.Connection], None]:
         # Encode before taking the lock: JSON is the slow part of a big step, and an
         # unencodable value then fails before anything is written.
-        step = _encode_step(signals, events, new_commands)
+        encoded = _encode_step(step.signals, step.events, step.new_commands)
 
         def write(conn: sqlite3.Connection) -> None:
             self._write_step(
                 conn,
-                arn,
-                expected_version,
-                step,
-                retired=retired,
-                consumed_inbox=consumed_inbox,
-                outcome=outcome,
+                step.arn,
+                step.expected_version,
+                encoded,
+                retired=step.retired,
+                consumed_inbox=step.consumed_inbox,
+                outcome=step.outcome,
             )
 
-        self._group.run(write)
-        return expected_version + 1
+        return write
 
     def _write_step(
         self,
@@ -831,6 +850,13 @@ def _encode_step(
     ]
     command_rows = [(command.command_id, command_text(command)) for command in new_commands]
     return signal_texts, event_rows, command_rows
+
+
+def _raiser(error: BaseException) -> Callable[[sqlite3.Connection], None]:
+    def write(conn: sqlite3.Connection) -> None:
+        raise error
+
+    return write
 
 
 def _after_step(record: ExecutionRecord, outcome: ExecutionOutcome | None) -> ExecutionRecord:
