@@ -446,6 +446,56 @@ def test_an_answer_delivered_now_to_a_busy_engine_waits_its_turn_on_the_engines_
         assert connector.sent[-1] == ("first", "B", "podium-engine")
 
 
+def test_answers_delivered_together_are_committed_together_then_each_goes_on(tmp_path: Path) -> None:
+    connector = NotingConnector()
+    store = SQLiteStore(tmp_path / "podium.db")
+    with Engine(store, connectors=[connector]) as engine:
+        machine = engine.create_state_machine("two", TWO_CALLS)
+        names = [f"run-{n}" for n in range(6)]
+        arns = [engine.start_execution(machine.arn, {}, name=name).arn for name in names]
+        until(lambda: all((name, "A") in connector.commands for name in names))
+        before = store._group.transactions
+        answers = [
+            (arn, answer(connector.commands[name, "A"])) for arn, name in zip(arns, names, strict=True)
+        ]
+        engine.deliver_all_now(answers)
+        # Six steps, one transaction (one fsync); then every execution sent its next task.
+        assert store._group.transactions == before + 1
+        assert all((name, "B") in connector.commands for name in names)
+        engine.deliver_all_now(
+            [(arn, answer(connector.commands[name, "B"])) for arn, name in zip(arns, names, strict=True)]
+        )
+        for arn in arns:
+            assert engine.wait(arn, timeout=10).status == "SUCCEEDED"
+    store.close()
+
+
+def test_a_step_the_store_refuses_in_a_batch_costs_only_its_own_execution(tmp_path: Path) -> None:
+    """One execution moved under the engine (another writer bumped its version): its step is
+    refused, the others of the batch commit; reloaded, the refused one goes on from the store."""
+    connector = NotingConnector()
+    store = SQLiteStore(tmp_path / "podium.db")
+    with Engine(store, connectors=[connector]) as engine:
+        machine = engine.create_state_machine("two", TWO_CALLS)
+        names = ["good-1", "moved", "good-2"]
+        arns = [engine.start_execution(machine.arn, {}, name=name).arn for name in names]
+        until(lambda: all((name, "A") in connector.commands for name in names))
+        record = store.get_execution(arns[1])
+        assert record is not None
+        store.commit(arns[1], record.version)  # an empty step by someone else: version + 1
+        answers = [
+            (arn, answer(connector.commands[name, "A"])) for arn, name in zip(arns, names, strict=True)
+        ]
+        engine.deliver_all_now(answers)
+        assert ("good-1", "B") in connector.commands and ("good-2", "B") in connector.commands
+        assert ("moved", "B") not in connector.commands
+        assert "TaskSucceeded" not in [e.type for e in store.history(arns[1])]
+        # Its answer again (the broker redelivers what was not acked): loaded afresh, it goes on.
+        engine.deliver_all_now([(arns[1], answer(connector.commands["moved", "A"]))])
+        until(lambda: ("moved", "B") in connector.commands)
+    store.close()
+
+
 def test_a_submission_delivered_now_is_still_committed_in_time() -> None:
     """A step taken on the caller's thread that is deferred (TaskSubmitted) still gets its
     commit from the engine's thread, DEFER_SECONDS later."""

@@ -32,6 +32,8 @@ from podium.transports.base import Delivery, Reply, Transport
 
 log = logging.getLogger("podium.connectors.replies")
 
+_Handed = dict[Engine, list[tuple[str, Signal]]]  # the answers of one read, by engine
+
 WAIT_MS = 500  # one receive's long poll when nothing waits to be acked (and the longest stop)
 ACK_POLL_MS = 20  # the shorter poll while outcomes wait for their commit to be acked
 
@@ -102,8 +104,12 @@ class ReplyConsumer:
                     wait_ms=min(ACK_POLL_MS, self.wait_ms) if self._unacked else self.wait_ms,
                     max_count=self.batch,
                 )
+                # The answers of one read are handed over together: their steps share a commit.
+                handed: _Handed = {}
                 for delivery in deliveries:
-                    self.handle(delivery)
+                    self.handle(delivery, handed)
+                for engine, signals in handed.items():
+                    engine.deliver_all_now(signals)
                 self._ack_committed()
                 backoff = 0.5
             except Exception as exc:  # the broker went away: keep trying until stopped
@@ -111,8 +117,9 @@ class ReplyConsumer:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
 
-    def handle(self, delivery: Delivery) -> None:
-        """Deliver one reply to the engine running its task; ack it now or once committed."""
+    def handle(self, delivery: Delivery, handed: _Handed | None = None) -> None:
+        """Deliver one reply to the engine running its task (into `handed`, by engine, for the
+        caller to hand over, when given); ack it now or once committed."""
         reply = delivery.message
         if not isinstance(reply, Reply):
             log.warning("replies: dropping a %s found on reply queue %s", reply.kind, self.queue)
@@ -129,7 +136,11 @@ class ReplyConsumer:
         if self.connector is not None:
             self.connector.answered(reply)
         # This thread only hands replies over: with the engine idle, it takes the step itself.
-        engine.deliver_now(ref.execution_arn, _signal(reply, ref.task_id))
+        signal = _signal(reply, ref.task_id)
+        if handed is None:
+            engine.deliver_now(ref.execution_arn, signal)
+        else:
+            handed.setdefault(engine, []).append((ref.execution_arn, signal))
         if reply.status == "heartbeat":
             delivery.ack()
         else:

@@ -5,7 +5,10 @@ takes them in order, and a thread that hands an answer over (`deliver_now`) take
 when the engine is idle, under the same lock. For each signal the engine asks the pure core
 for a Decision, commits the signal, the events, the new commands and the
 retired ones in one transaction, and only then hands the commands to connectors and timers.
-A crash at any point therefore loses nothing. On start the engine replays every unfinished
+A crash at any point therefore loses nothing. Signals that wait together (a reply queue's
+read, the engine's queue under load) are taken as a batch: their steps are computed one
+after the other, committed together (each step still on its own: one the store refuses
+costs only its execution), and only then carried out. On start the engine replays every unfinished
 execution's journal; the trailing entries journaled but never committed (a StartExecution
 or a RedriveExecution whose first step a crash cut short) have their decisions committed
 now; then the commands still owed are sent again (tasks at least once, timers at their
@@ -62,6 +65,7 @@ from podium.store.records import (
     FirstStep,
     StateMachineRecord,
     StateMachineType,
+    StepCommit,
 )
 
 log = logging.getLogger("podium.engine")
@@ -109,6 +113,17 @@ class Starting:
 
 
 @dataclass
+class _Pending:
+    """A step computed in a batch (Engine._take_all), its write not yet committed."""
+
+    live: _Live
+    step: StepCommit
+    decision: Decision
+    dispatch: bool
+    handled: set[str]
+
+
+@dataclass
 class _Adopt:
     """A started execution whose first step the starting thread already committed."""
 
@@ -129,6 +144,12 @@ _INFORMATIONAL = (TaskSubmitted, TaskStarted)
 # At most this many signals are folded into one step, so that a loop of inline tasks still
 # commits (and can be stopped) every so often.
 FOLD_LIMIT = 64
+
+# Signals waiting for the engine are taken together, up to this many: their steps are
+# computed one after the other and committed in one go (Store.commit_steps: one fsync on
+# SQLite instead of one each), then each step's commands go out. Under load the waiting is
+# for the disk, not the CPU; a bound keeps the first step's commands from waiting long.
+BATCH_LIMIT = 32
 
 
 class Engine:
@@ -164,6 +185,8 @@ class Engine:
         # Answers a connector gave while a step dispatched on this thread (a queue's
         # TaskSubmitted, once the broker has the command): taken next, by the same thread.
         self._given_now: deque[tuple[str, Signal]] = deque()
+        # While the stepping thread takes a batch: the steps computed, to commit together.
+        self._batch: list[_Pending] | None = None
         self._end_listeners: list[EndListener] = []
         self._timers = TimerWheel(self.clock, self._timer_fired)
         self._routes: dict[str, _Route] = {}  # Resource -> its connector (_route)
@@ -375,17 +398,27 @@ class Engine:
         stay one at a time and in order: the caller takes the same lock the engine's thread
         takes for each step, and only when nothing came before it.
         """
+        self.deliver_all_now([(execution_arn, signal)])
+
+    def deliver_all_now(self, signals: Sequence[tuple[str, Signal]]) -> None:
+        """`deliver_now` for several (execution ARN, signal) pairs, taken as one batch: their
+        steps are committed together (a reply queue's consumer hands over what one read
+        brought)."""
+        if not signals:
+            return
         if self._running and self._stepping.acquire(blocking=False):
             try:
                 with self._cond:
                     idle = not self._queue and not self._in_hand
                 if idle:
-                    self._take(execution_arn, signal)
+                    self._take_all(list(signals))
                     self._wake_for_deferred()
                     return
             finally:
                 self._stepping.release()
-        self._enqueue(execution_arn, signal)
+        with self._cond:
+            self._queue.extend(signals)
+            self._cond.notify()
 
     def stop_execution(
         self, execution_arn: str, error: str | None = None, cause: str | None = None, *, timeout: float = 30
@@ -485,24 +518,30 @@ class Engine:
                 self._wakes_at = -math.inf  # awake: it looks at the deferred steps before it sleeps
                 if not self._running:
                     break
-                item = self._queue.popleft() if self._queue else None
-                self._in_hand = item is not None  # deliver_now must not overtake it
+                items = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_LIMIT))]
+                self._in_hand = bool(items)  # deliver_now must not overtake them
             with self._stepping:
-                if item is None:
+                if not items:
                     self._flush_deferred(time.monotonic())
                 else:
-                    self._take(*item)
+                    self._take_all(items)
             with self._cond:
                 self._in_hand = False
         with self._stepping:
             self._flush_deferred(None)  # stopping: what was applied is committed, not left to recovery
 
-    def _take(self, arn: str, item: Signal | _Adopt | None) -> None:
-        """One step, then those of the answers its dispatches got at once; the caller holds
-        `_stepping`."""
-        self._take_one(arn, item)
-        while self._given_now:
-            self._take_one(*self._given_now.popleft())
+    def _take_all(self, items: list[tuple[str, Signal | _Adopt | None]]) -> None:
+        """Steps for `items`, in order, committed together; then those of the answers their
+        dispatches got at once, the same way. The caller holds `_stepping`."""
+        while items:
+            self._batch = []
+            try:
+                for arn, item in items:
+                    self._take_one(arn, item)
+            finally:
+                self._commit_batch()
+            items = list(self._given_now)
+            self._given_now.clear()
 
     def _take_one(self, arn: str, item: Signal | _Adopt | None) -> None:
         try:
@@ -531,17 +570,24 @@ class Engine:
         return next((arn for arn, due in self._deferred.items() if due <= now), None)
 
     def _flush_deferred(self, now: float | None) -> None:
-        """Commit the deferred steps due by `now` (all of them when None)."""
-        for arn in [a for a, due in self._deferred.items() if now is None or due <= now]:
-            del self._deferred[arn]
-            live = self._live.get(arn)
-            if live is None or not live.deferred_signals:
-                continue
-            try:
-                self._commit(arn, live, [], Decision(), dispatch=False)
-            except Exception:
-                log.exception("podium engine: step of %s failed", arn)
-                self._forget(arn)
+        """Commit the deferred steps due by `now` (all of them when None), together."""
+        due = [a for a, at in self._deferred.items() if now is None or at <= now]
+        if not due:
+            return
+        self._batch = []
+        try:
+            for arn in due:
+                del self._deferred[arn]
+                live = self._live.get(arn)
+                if live is None or not live.deferred_signals:
+                    continue
+                try:
+                    self._commit(arn, live, [], Decision(), dispatch=False)
+                except Exception:
+                    log.exception("podium engine: step of %s failed", arn)
+                    self._forget(arn)
+        finally:
+            self._commit_batch()
 
     def _process(self, arn: str, item: Signal | _Adopt | None) -> None:
         if isinstance(item, _Adopt):
@@ -621,7 +667,7 @@ class Engine:
         live = _Live(interpreter, record.version)
         self._live[arn] = live
         if uncommitted:
-            self._commit(arn, live, [], _merged(uncommitted), dispatch=False)
+            self._commit(arn, live, [], _merged(uncommitted), dispatch=False, now=True)
             if arn not in self._live:
                 return None  # that step ended it
         self._redispatch(arn, live)
@@ -665,29 +711,79 @@ class Engine:
         *,
         dispatch: bool = True,
         handled: set[str] | None = None,
+        now: bool = False,
     ) -> None:
+        """Commit a step (`now`), or, inside a batch, add it to the batch's commit."""
         if live.deferred_signals:  # the informational steps applied before this one go first
             signals = [*live.deferred_signals, *signals]
             decision = _merged([*live.deferred, decision])
             live.deferred_signals, live.deferred = [], []
             self._deferred.pop(arn, None)
-        outcome = self._outcome(decision)
-        live.version = self.store.commit(
+        step = StepCommit(
             arn,
             live.version,
             signals=signals,
             events=decision.events,
             new_commands=decision.commands,
             retired=decision.retired,
-            outcome=outcome,
+            outcome=self._outcome(decision),
         )
+        if self._batch is not None and not now:
+            # Committed with the rest of the batch; the next step of this execution, if the
+            # batch holds one, builds on this one's version.
+            self._batch.append(_Pending(live, step, decision, dispatch, handled or set()))
+            live.version += 1
+            return
+        live.version = self.store.commit(
+            arn,
+            step.expected_version,
+            signals=step.signals,
+            events=step.events,
+            new_commands=step.new_commands,
+            retired=step.retired,
+            outcome=step.outcome,
+        )
+        self._committed(live, step, decision, dispatch, handled or set())
+
+    def _commit_batch(self) -> None:
+        """Commit the steps the batch computed, then carry each out, in order. A step the store
+        refuses (or a failed COMMIT) makes its execution forgotten, to be reloaded as stored."""
+        batch, self._batch = self._batch, None
+        if not batch:
+            return
+        try:
+            errors = self.store.commit_steps([pending.step for pending in batch])
+        except Exception as exc:  # the store itself failed: nothing of the batch is known written
+            errors = [exc] * len(batch)
+        failed: set[str] = set()
+        for pending, error in zip(batch, errors, strict=True):
+            arn = pending.step.arn
+            if error is not None or arn in failed:
+                if arn not in failed:
+                    log.error("podium engine: step of %s failed", arn, exc_info=error)
+                    failed.add(arn)
+                    self._forget(arn)
+                continue
+            try:
+                self._committed(
+                    pending.live, pending.step, pending.decision, pending.dispatch, pending.handled
+                )
+            except Exception:
+                log.exception("podium engine: carrying out the step of %s failed", arn)
+                self._forget(arn)
+
+    def _committed(
+        self, live: _Live, step: StepCommit, decision: Decision, dispatch: bool, handled: set[str]
+    ) -> None:
+        """What follows a step's commit: retire, end, or send its commands."""
+        arn = step.arn
         for command_id in decision.retired:
             self._retired(arn, live, command_id)
-        if outcome is not None:
+        if step.outcome is not None:
             self._ended(arn)
             return
         if dispatch:
-            self._dispatch_owed(arn, live, decision, handled or set())
+            self._dispatch_owed(arn, live, decision, handled)
 
     def _ended(self, arn: str) -> None:
         self._live.pop(arn, None)
