@@ -305,3 +305,21 @@ def test_closing_ends_a_long_poll_of_another_thread_and_closes_its_connection(re
     assert time.monotonic() - started < 2  # not the rest of its 4 s poll
     assert got == [[]]
     assert broker_sockets(6379) == before
+
+
+def test_ack_all_settles_the_replies_given_and_only_them(redis_ns: Namespace) -> None:
+    transport = redis_ns.transport()
+    for n in range(4):
+        transport.send_reply("podium", Reply(f"tok-{n}", "success", output=n))
+    deliveries = transport.receive_replies("podium", "orch", wait_ms=1000, max_count=10)
+    assert len(deliveries) == 4
+    client = raw(redis_ns)
+    try:
+        transport.ack_all(deliveries[:3])
+        assert client.xlen(f"{redis_ns.prefix}:reply:podium") == 1
+        assert client.xinfo_groups(f"{redis_ns.prefix}:reply:podium")[0]["pending"] == 1
+        transport.ack_all([])
+        deliveries[3].ack()
+        assert client.xlen(f"{redis_ns.prefix}:reply:podium") == 0
+    finally:
+        client.close()

@@ -148,15 +148,25 @@ class ReplyConsumer:
 
     def _ack_committed(self) -> None:
         still: list[_Unacked] = []
+        done: list[Delivery] = []
         for unacked in self._unacked:
             if unacked.engine.task_by_token(unacked.token) is None:
-                try:
-                    unacked.delivery.ack()
-                except Exception as exc:  # the broker gives it back later: a duplicate, ignored
-                    log.debug("replies: ack failed: %s", exc)
+                done.append(unacked.delivery)
             else:
                 still.append(unacked)
         self._unacked = still
+        if not done:
+            return
+        # All at once where the transport can (one round trip, not one per reply).
+        ack_all = getattr(self.transport, "ack_all", None)
+        try:
+            if ack_all is not None:
+                ack_all(done)
+            else:
+                for delivery in done:
+                    delivery.ack()
+        except Exception as exc:  # the broker gives them back later: duplicates, ignored
+            log.debug("replies: ack failed: %s", exc)
 
 
 def _signal(reply: Reply, task_id: str) -> Signal:

@@ -244,6 +244,13 @@ class RedisTransport:
         with self._errors("discard"):
             self._exchange([("XDEL", key, entry_id) for key, entry_id in sent])
 
+    def ack_all(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack several deliveries of this transport in one round trip."""
+        commands = [command for delivery in deliveries for command in cast(RedisDelivery, delivery)._done()]
+        if commands:
+            with self._errors("ack"):
+                self._exchange(commands)
+
     def backlog(self, queue: str) -> int:
         """Commands of `queue` not done yet (waiting or taken)."""
         with self._errors("backlog"):
