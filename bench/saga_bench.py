@@ -239,6 +239,12 @@ class Row:
     not_terminal: int = 0
     audit_ok: bool | None = None
     audit_problems: list[str] = field(default_factory=list)
+    commits: tuple[int, int] = (0, 0)  # (transactions, writes): starts and steps
+
+    @property
+    def writes_per_commit(self) -> float:
+        transactions, writes = self.commits
+        return writes / transactions if transactions else math.nan
 
     @property
     def payments_per_s(self) -> float:
@@ -285,6 +291,9 @@ class Row:
             "round_trip": self.floor_what,
             "round_trip_ms": spelled(self.floor),
             "overhead_per_round_trip": self.ratio,
+            "transactions": self.commits[0],
+            "writes": self.commits[1],
+            "writes_per_commit": self.writes_per_commit,
             "not_terminal": self.not_terminal,
             "audit_ok": self.audit_ok,
             "audit_problems": self.audit_problems,
@@ -302,6 +311,7 @@ def render(rows: Sequence[Row]) -> str:
         "step overhead p50 / p95 ms",
         "round trip p50 / p95 ms",
         "overhead / round trip",
+        "writes per commit",
     ]
     body = [
         [
@@ -314,6 +324,7 @@ def render(rows: Sequence[Row]) -> str:
             pair(row.overhead),
             pair(row.floor, 3),
             "n/a" if row.ratio is None else f"{row.ratio:.1f}x",
+            figure(row.writes_per_commit, 2),
         ]
         for row in rows
     ]
@@ -373,6 +384,7 @@ class Batch:
     window: int
     runs: list[Any]  # podium.demo.batch.Started
     seconds: float
+    commits: tuple[int, int] = (0, 0)  # (transactions, writes) of the store during the batch
 
 
 class Saga:
@@ -463,6 +475,7 @@ class Saga:
         payments = generate(count, f"pay-{self.run_id}-{self._batch_count}", self._batch_count)
         log(f"{self.kind}: {what}: {count} payments, {window} in flight")
         bar = ProgressBar(count, sys.stderr)
+        before = self._commit_counts()
         result = run_batch(
             ServiceExecutions(self.server.assembly.service),
             self.machine,
@@ -473,9 +486,16 @@ class Saga:
         )
         ended = ("FAILED", "TIMED_OUT", "ABORTED")
         bar.close(result.count("SUCCEEDED", *ended), result.count("SUCCEEDED"), result.count(*ended))
-        batch = Batch(window, result.executions, result.seconds)
+        after = self._commit_counts()
+        commits = (after[0] - before[0], after[1] - before[1])
+        batch = Batch(window, result.executions, result.seconds, commits)
         self.batches.append(batch)
         return batch
+
+    def _commit_counts(self) -> tuple[int, int]:
+        store = self.server.assembly.service.engine.store
+        counts = getattr(store, "commit_counts", None)
+        return counts if isinstance(counts, tuple) else (0, 0)
 
     def round_trips(self, count: int) -> tuple[list[float], str]:
         """The floor on this saga's transport: (samples in ms, what was measured)."""
@@ -529,6 +549,7 @@ class Saga:
                         floor_ms=floor[0] if floor else [],
                         floor_what=floor[1] if floor else "",
                         not_terminal=sum(1 for r in batch.runs if r.status not in _TERMINAL),
+                        commits=batch.commits,
                     )
                 )
         finally:
@@ -635,6 +656,8 @@ def notes(rows: Sequence[Row], sizes: Sizes) -> list[str]:
         " transport's, not the example's injected latency.",
         "step overhead = the engine's time for a task (dispatched -> its answer's step committed) minus"
         " the handler's own time (timed in the service, $PODIUM_WORKER_TIMINGS).",
+        "writes per commit = the store's writes (execution starts, steps) per transaction during the batch:"
+        " each transaction is one fsync; above 1, steps waiting together shared one.",
         "round trip = the transport alone: command out and answer back (Redis, RabbitMQ: trivial consumer"
         " on the same transports; local: an activity task taken and answered over podium's HTTP API).",
         f"the 1-in-flight row's payments/s is latency-bound (the demo's batch polls each end every 50 ms);"

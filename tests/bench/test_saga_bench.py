@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from typing import Any
 
 from bench.saga_bench import (
@@ -96,6 +98,14 @@ def test_row_figures_and_the_ratio_of_the_p50s() -> None:
     assert empty.overhead is None and empty.ratio is None
     text = render([measured, empty])
     assert "2.00 / 3.00" in text and "2.0x" in text and "n/a" in text
+    assert math.isnan(measured.writes_per_commit)  # no commits counted: no figure
+
+
+def test_writes_per_commit_are_the_stores_writes_over_its_transactions() -> None:
+    batched = dataclasses.replace(row("redis", 16, [1.0], [0.5]), commits=(40, 100))
+    assert batched.writes_per_commit == 2.5
+    assert batched.summary()["writes_per_commit"] == 2.5
+    assert "2.50" in render([batched])
 
 
 def test_the_floor_is_judged_on_redis_with_one_payment_in_flight() -> None:

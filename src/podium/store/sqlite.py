@@ -503,6 +503,11 @@ class SQLiteStore:
 
         return write
 
+    @property
+    def commit_counts(self) -> tuple[int, int]:
+        """(transactions, writes) this store has committed: for benchmarks, writes per fsync."""
+        return self._group.transactions, self._group.writes
+
     @staticmethod
     def _definition_id(conn: sqlite3.Connection, text: str) -> int:
         """The id of the definitions row holding `text`, added if there is none."""
