@@ -52,7 +52,6 @@ timeout_seconds` is the task's deadline on every attempt.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import heapq
 import itertools
@@ -282,13 +281,15 @@ class QueueConnector:
 
     def _request(self, command: InvokeTask) -> tuple[str, Any, Callable[[], Any], bool]:
         """(queue name, body, SendMessage's response, waits for the token) of a task."""
-        message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, command.task_token))  # the same when sent again
+        # The response (its message id among the rest) is made once the command is out: it is
+        # only the TaskSubmitted event's, and nothing in a task's way waits for it.
+        token = command.task_token
         resource = command.resource
         if resource.startswith(LOCAL_QUEUE_PREFIX):
             queue = resource[len(LOCAL_QUEUE_PREFIX) :].removesuffix(WAIT_FOR_TASK_TOKEN_SUFFIX)
             if not QUEUE_NAME.match(queue):
                 raise QueueRequestError("States.Runtime", f"'{queue}' is not a valid podium queue name")
-            return queue, command.payload, lambda: {"MessageId": message_id, "QueueName": queue}, True
+            return queue, command.payload, lambda: {"MessageId": message_id(token), "QueueName": queue}, True
         params = command.payload if isinstance(command.payload, dict) else {}
         url = params.get("QueueUrl")
         if not isinstance(url, str) or not url:
@@ -300,10 +301,11 @@ class QueueConnector:
         text = body if isinstance(body, str) else (None if body is None else to_json_text(body))
         if not text:
             raise _sqs_error("MissingParameter", _MISSING % "MessageBody")
-        if len(text.encode()) > SQS_MESSAGE_LIMIT:
+        # A character is at most 4 bytes in UTF-8: encode only when the length cannot decide.
+        if len(text) * 4 > SQS_MESSAGE_LIMIT and len(text.encode()) > SQS_MESSAGE_LIMIT:
             raise _sqs_error("InvalidParameterValue", _TOO_LONG)
         waits = resource.endswith(WAIT_FOR_TASK_TOKEN_SUFFIX)
-        return name, body, functools.partial(send_message_response, message_id, text), waits
+        return name, body, lambda: send_message_response(message_id(token), text), waits
 
     def _track(self, task: _Task, due: float) -> None:
         with self._cond:
@@ -414,6 +416,11 @@ def queue_name(url: str) -> str | None:
     """podium's queue name for a QueueUrl: the URL's last path segment, or the name itself."""
     name = url.split("?", 1)[0].rsplit("/", 1)[-1] if "://" in url else url
     return name if QUEUE_NAME.match(name) else None
+
+
+def message_id(token: str) -> str:
+    """SendMessage's MessageId for a task: the same each time its command is sent."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, token))
 
 
 def send_message_response(message_id: str, body_text: str) -> dict[str, Any]:
