@@ -734,15 +734,10 @@ class Engine:
             self._batch.append(_Pending(live, step, decision, dispatch, handled or set()))
             live.version += 1
             return
-        live.version = self.store.commit(
-            arn,
-            step.expected_version,
-            signals=step.signals,
-            events=step.events,
-            new_commands=step.new_commands,
-            retired=step.retired,
-            outcome=step.outcome,
-        )
+        [error] = self.store.commit_steps([step])
+        if error is not None:
+            raise error
+        live.version = step.expected_version + 1
         self._committed(live, step, decision, dispatch, handled or set())
 
     def _commit_batch(self) -> None:

@@ -225,15 +225,11 @@ class MemoryStore:
             self._by_name[(record.state_machine_arn, record.name)] = record.arn
             if first_step is None:
                 return record, True
+            first = first_step
             self._commit_locked(
-                record.arn,
-                0,
-                signals=(),
-                events=first_step.events,
-                new_commands=first_step.new_commands,
-                retired=first_step.retired,
-                consumed_inbox=(),
-                outcome=first_step.outcome,
+                StepCommit(
+                    record.arn, 0, (), first.events, first.new_commands, first.retired, (), first.outcome
+                )
             )
             return self._executions[record.arn].record, True
 
@@ -312,52 +308,38 @@ class MemoryStore:
         consumed_inbox: Sequence[int] = (),
         outcome: ExecutionOutcome | None = None,
     ) -> int:
+        step = StepCommit(
+            arn, expected_version, signals, events, new_commands, retired, consumed_inbox, outcome
+        )
         with self._lock:
-            return self._commit_locked(
-                arn,
-                expected_version,
-                signals=signals,
-                events=events,
-                new_commands=new_commands,
-                retired=retired,
-                consumed_inbox=consumed_inbox,
-                outcome=outcome,
-            )
+            return self._commit_locked(step)
 
     def commit_steps(self, steps: Sequence[StepCommit]) -> list[BaseException | None]:
         results: list[BaseException | None] = []
         with self._lock:
             for step in steps:
                 try:
-                    self._commit_locked(
-                        step.arn,
-                        step.expected_version,
-                        signals=step.signals,
-                        events=step.events,
-                        new_commands=step.new_commands,
-                        retired=step.retired,
-                        consumed_inbox=step.consumed_inbox,
-                        outcome=step.outcome,
-                    )
+                    self._commit_locked(step)
                 except Exception as exc:
                     results.append(exc)
                 else:
                     results.append(None)
         return results
 
-    def _commit_locked(
-        self,
-        arn: str,
-        expected_version: int,
-        *,
-        signals: Sequence[Signal],
-        events: Sequence[HistoryEvent],
-        new_commands: Sequence[Command],
-        retired: Sequence[str],
-        consumed_inbox: Sequence[int],
-        outcome: ExecutionOutcome | None,
-    ) -> int:
+    def _commit_locked(self, step: StepCommit) -> int:
         """A commit, with the lock held by the caller."""
+        arn, expected_version, events, new_commands = (
+            step.arn,
+            step.expected_version,
+            step.events,
+            step.new_commands,
+        )
+        signals, retired, consumed_inbox, outcome = (
+            step.signals,
+            step.retired,
+            step.consumed_inbox,
+            step.outcome,
+        )
         execution = self._execution(arn)
         record = execution.record
         if record.version != expected_version:
