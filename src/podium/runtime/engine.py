@@ -8,11 +8,13 @@ retired ones in one transaction, and only then hands the commands to connectors 
 A crash at any point therefore loses nothing. Signals that wait together (a reply queue's
 read, the engine's queue under load) are taken as a batch: their steps are computed one
 after the other, committed together (each step still on its own: one the store refuses
-costs only its execution), and only then carried out. On start the engine replays every unfinished
-execution's journal; the trailing entries journaled but never committed (a StartExecution
-or a RedriveExecution whose first step a crash cut short) have their decisions committed
-now; then the commands still owed are sent again (tasks at least once, timers at their
-time), or re-attached when their service had already accepted them.
+costs only its execution), and only then carried out.
+
+On start the engine replays every unfinished execution's journal; the trailing entries
+journaled but never committed (a StartExecution or a RedriveExecution whose first step a
+crash cut short) have their decisions committed now; then the commands still owed are sent
+again (tasks at least once, timers at their time), or re-attached when their service had
+already accepted them.
 
 The engine also knows every task in flight by its token (`task_by_token`, `lookup_task`), so
 that SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat and GetActivityTask can answer it.
