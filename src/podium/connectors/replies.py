@@ -117,9 +117,9 @@ class ReplyConsumer:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
 
-    def handle(self, delivery: Delivery, handed: _Handed | None = None) -> None:
-        """Deliver one reply to the engine running its task (into `handed`, by engine, for the
-        caller to hand over, when given); ack it now or once committed."""
+    def handle(self, delivery: Delivery, handed: _Handed) -> None:
+        """Put one reply's signal into `handed`, under the engine running its task, for the
+        caller to hand over with the rest of its read; ack it now or once committed."""
         reply = delivery.message
         if not isinstance(reply, Reply):
             log.warning("replies: dropping a %s found on reply queue %s", reply.kind, self.queue)
@@ -135,12 +135,8 @@ class ReplyConsumer:
             return
         if self.connector is not None:
             self.connector.answered(reply)
-        # This thread only hands replies over: with the engine idle, it takes the step itself.
-        signal = _signal(reply, ref.task_id)
-        if handed is None:
-            engine.deliver_now(ref.execution_arn, signal)
-        else:
-            handed.setdefault(engine, []).append((ref.execution_arn, signal))
+        # This thread only hands replies over: with the engine idle, it takes the steps itself.
+        handed.setdefault(engine, []).append((ref.execution_arn, _signal(reply, ref.task_id)))
         if reply.status == "heartbeat":
             delivery.ack()
         else:

@@ -225,10 +225,14 @@ class MemoryStore:
             self._by_name[(record.state_machine_arn, record.name)] = record.arn
             if first_step is None:
                 return record, True
-            first = first_step
             self._commit_locked(
                 StepCommit(
-                    record.arn, 0, (), first.events, first.new_commands, first.retired, (), first.outcome
+                    record.arn,
+                    0,
+                    events=first_step.events,
+                    new_commands=first_step.new_commands,
+                    retired=first_step.retired,
+                    outcome=first_step.outcome,
                 )
             )
             return self._executions[record.arn].record, True
@@ -328,49 +332,38 @@ class MemoryStore:
 
     def _commit_locked(self, step: StepCommit) -> int:
         """A commit, with the lock held by the caller."""
-        arn, expected_version, events, new_commands = (
-            step.arn,
-            step.expected_version,
-            step.events,
-            step.new_commands,
-        )
-        signals, retired, consumed_inbox, outcome = (
-            step.signals,
-            step.retired,
-            step.consumed_inbox,
-            step.outcome,
-        )
+        arn, outcome = step.arn, step.outcome
         execution = self._execution(arn)
         record = execution.record
-        if record.version != expected_version:
-            raise ConflictError(arn, expected_version, record.version)
+        if record.version != step.expected_version:
+            raise ConflictError(arn, step.expected_version, record.version)
         if record.status != "RUNNING":
             raise ExecutionClosedError(arn, record.status)
-        self._check_unique(execution, events, new_commands)
+        self._check_unique(execution, step.events, step.new_commands)
 
         # Nothing below can fail: the step is written whole.
-        execution.journal.extend(signals)
+        execution.journal.extend(step.signals)
         execution.committed = len(execution.journal)
-        for event in events:
+        for event in step.events:
             if execution.events and event.id < execution.events[-1].id:
                 bisect.insort(execution.events, event, key=_event_id)
             else:
                 execution.events.append(event)
             execution.event_ids.add(event.id)
-        for command in new_commands:
+        for command in step.new_commands:
             key = self._next_seq()
             self._outbox[key] = (arn, command)
             execution.outbox[command.command_id] = key
-        for command_id in retired:
+        for command_id in step.retired:
             retired_key = execution.outbox.pop(command_id, None)
             if retired_key is not None:
                 del self._outbox[retired_key]
-        for inbox_id in consumed_inbox:
+        for inbox_id in step.consumed_inbox:
             item = self._inbox.get(inbox_id)
             if item is not None and item.execution_arn == arn:
                 del self._inbox[inbox_id]
 
-        version = expected_version + 1
+        version = step.expected_version + 1
         if outcome is None:
             execution.record = dataclasses.replace(record, version=version)
         else:

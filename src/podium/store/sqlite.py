@@ -599,15 +599,12 @@ class SQLiteStore:
 
     def commit_steps(self, steps: Sequence[StepCommit]) -> list[BaseException | None]:
         writes: list[Callable[[sqlite3.Connection], None]] = []
-        results: list[BaseException | None] = []
         for step in steps:
             try:
                 writes.append(self._step_write(step))
             except Exception as exc:  # a value JSON cannot carry: this step only
                 writes.append(_raiser(exc))
-        for _value, error in self._group.run_all(writes):
-            results.append(error)
-        return results
+        return [error for _value, error in self._group.run_all(writes)]
 
     def _step_write(self, step: StepCommit) -> Callable[[sqlite3.Connection], None]:
         # Encode before taking the lock: JSON is the slow part of a big step, and an
