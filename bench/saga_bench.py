@@ -16,7 +16,8 @@ In each saga, one after another:
 
   a warm-up batch         not counted (connections, the services' first ledger writes)
   one payment at a time   `--sequential N`: the overhead of a step when nothing queues
-                          behind other payments
+                          behind other payments (each payment starts as the one before ends:
+                          the demo's batch hears of ends from the engine, not by polling)
   a window of payments    `--payments N`, `--window W` in flight (the demo's 16): payments/s,
                           and the overhead per step under that load
   the floor               `--round-trips N` round trips of the transport alone (below)
@@ -660,9 +661,9 @@ def notes(rows: Sequence[Row], sizes: Sizes) -> list[str]:
         " each transaction is one fsync; above 1, steps waiting together shared one.",
         "round trip = the transport alone: command out and answer back (Redis, RabbitMQ: trivial consumer"
         " on the same transports; local: an activity task taken and answered over podium's HTTP API).",
-        f"the 1-in-flight row's payments/s is latency-bound (the demo's batch polls each end every 50 ms);"
-        f" payments/s is the {sizes.window}-in-flight row's, whose step overhead also holds the waits"
-        " behind the other payments' steps (for the engine's thread, its commits, the cores).",
+        "the 1-in-flight row's payments/s is latency-bound (one payment at a time, each started as the"
+        f" last one ended); payments/s is the {sizes.window}-in-flight row's, whose step overhead also"
+        " holds the waits behind the other payments' steps (the engine's thread, its commits, the cores).",
         f"noisy: {os.cpu_count()} cores shared by the orchestrator, 8 service processes and the broker"
         f" (load average {_load()} at the end).",
     ]

@@ -41,9 +41,14 @@ class StartRefusedError(Exception):
 
 
 class Executions(Protocol):
-    """The orchestrator as the batch sees it. `poll_seconds`: between two looks at the statuses."""
+    """The orchestrator as the batch sees it. `poll_seconds`: the longest between two looks at
+    the statuses."""
 
     poll_seconds: float
+
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less where the orchestrator can say that an execution ended."""
+        ...
 
     def start(self, machine_arn: str, name: str, input_text: str) -> str:
         """The execution's ARN; StartRefusedError, or UnreachableError (then nothing is known)."""
@@ -58,17 +63,33 @@ class ServiceLike(Protocol):
     """What of podium's Service the in-process batch uses: its actions and its store."""
 
     store: Any
+    engine: Any
+    express_engine: Any
 
     def handle(self, name: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class ServiceExecutions:
-    """Executions through podium's Service in this process: always there."""
+    """Executions through podium's Service in this process: always there.
+
+    Its engines say when an execution ends, so the batch looks at the statuses then, not only
+    every `poll_seconds`: a payment's place in the window is filled as soon as it is free.
+    """
 
     poll_seconds = POLL_SECONDS
 
     def __init__(self, service: ServiceLike) -> None:
         self.service = service
+        self._ended = threading.Event()
+        for engine in (service.engine, service.express_engine):
+            if engine is not None:
+                engine.on_execution_end(lambda _arn: self._ended.set())
+
+    def pause(self, seconds: float) -> None:
+        # Cleared after the wait and before the batch's next look: an end after this line is
+        # either seen by that look or sets the event for the next pause.
+        self._ended.wait(seconds)
+        self._ended.clear()
 
     def start(self, machine_arn: str, name: str, input_text: str) -> str:
         from podium.api.errors import ApiError
@@ -127,6 +148,7 @@ def run_batch(
     waiting = list(reversed(runs))  # popped from the end: in order
     in_flight: list[Started] = []
     done = succeeded = failed = retries = 0
+    shown = 0  # `done` as the progress callback last heard it
     backoff = 0.0
 
     def going() -> bool:
@@ -134,20 +156,9 @@ def run_batch(
 
     while (waiting or in_flight) and going():
         unreachable = False
-        while waiting and len(in_flight) < window:
-            run = waiting[-1]
-            try:
-                _start(executions, machine_arn, run)
-            except UnreachableError:
-                retries += 1  # it stays first in line, tried again after the pause
-                unreachable = True
-                break
-            waiting.pop()
-            if run.arn is None:
-                done += 1
-                failed += 1
-            else:
-                in_flight.append(run)
+        # Ends first, then their places filled, then the pause: a payment starts as soon as an
+        # end is seen, and the driver's own work (a read, the progress bar) is done before the
+        # new executions' first tasks are under way, not beside them.
         try:
             statuses = (
                 executions.statuses(machine_arn, [r.arn for r in in_flight if r.arn]) if in_flight else {}
@@ -168,12 +179,29 @@ def run_batch(
         in_flight = still
         if progress is not None:
             progress(done, succeeded, failed)
+            shown = done
+        while waiting and len(in_flight) < window and not unreachable:
+            run = waiting[-1]
+            try:
+                _start(executions, machine_arn, run)
+            except UnreachableError:
+                retries += 1  # it stays first in line, tried again after the pause
+                unreachable = True
+                break
+            waiting.pop()
+            if run.arn is None:
+                done += 1
+                failed += 1
+            else:
+                in_flight.append(run)
         if unreachable:
             backoff = min(max(executions.poll_seconds, backoff * 2), MAX_BACKOFF)
             time.sleep(backoff)
         elif in_flight:
             backoff = 0.0
-            time.sleep(executions.poll_seconds)
+            executions.pause(executions.poll_seconds)
+    if progress is not None and done != shown:  # the last starts were refused: counted above
+        progress(done, succeeded, failed)
     return BatchResult(runs, time.monotonic() - started_at, bool(waiting or in_flight), retries)
 
 

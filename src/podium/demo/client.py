@@ -20,6 +20,7 @@ several times a second (on a small machine the orchestrator would spend its time
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,9 @@ class ApiExecutions:
         except BotoCoreError as exc:
             raise UnreachableError(str(exc)) from None
         return str(response["executionArn"])
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)  # the API has no word for "an execution ended": look again later
 
     def statuses(self, machine_arn: str, arns: Sequence[str]) -> dict[str, str]:
         running: set[str] = set()
