@@ -160,7 +160,7 @@ _PUT_ALIAS = _upsert("state_machine_aliases", _ALIAS_FIELDS)
 _PUT_ACTIVITY = _upsert("activities", _ACTIVITY_FIELDS)
 _INSERT_EXECUTION = (
     f"INSERT INTO executions ({_EXECUTION_COLUMNS}, definition_id)"
-    f" VALUES ({_placeholders(_EXECUTION_FIELDS)}, ?)"
+    f" VALUES ({_placeholders(_EXECUTION_FIELDS)}, ?) ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -466,23 +466,24 @@ class SQLiteStore:
         stored = record if first_step is None else _after_step(record, first_step.outcome)
 
         def write(conn: sqlite3.Connection) -> tuple[ExecutionRecord, bool]:
-            row = conn.execute(
-                f"SELECT {_EXECUTION_SELECT} FROM executions"
-                " WHERE (state_machine_arn = ? AND name = ?) OR arn = ? LIMIT 1",
-                (record.state_machine_arn, record.name, record.arn),
-            ).fetchone()
-            if row is not None:
-                return _execution(row), False
+            # Inserted unless the name or the ARN is taken: the existing execution is read only
+            # then (StartExecution's idempotency), not looked for before every start.
             # The row's own `definition` column stays empty: the text is the definitions row's.
-            cursor = conn.execute(
+            inserted = conn.execute(
                 _INSERT_EXECUTION,
                 (
                     *_values(dataclasses.replace(stored, definition=""), _EXECUTION_FIELDS),
                     self._definition_id(conn, stored.definition),
                 ),
-            )
-            execution_id = cursor.lastrowid
-            assert execution_id is not None
+            ).fetchone()
+            if inserted is None:
+                row = conn.execute(
+                    f"SELECT {_EXECUTION_SELECT} FROM executions"
+                    " WHERE (state_machine_arn = ? AND name = ?) OR arn = ? LIMIT 1",
+                    (record.state_machine_arn, record.name, record.arn),
+                ).fetchone()
+                return _execution(row), False
+            (execution_id,) = inserted
             # The start signal is committed at once when its step is written with it.
             conn.execute(
                 "INSERT INTO journal (execution_id, signal, committed) VALUES (?, ?, ?)",
