@@ -116,7 +116,8 @@ class Starting:
 
 @dataclass
 class _Pending:
-    """A step computed in a batch (Engine._take_all), its write not yet committed."""
+    """A step computed, its write not yet committed (in a batch: Engine._take_all), and what
+    to carry out once it is (Engine._committed)."""
 
     live: _Live
     step: StepCommit
@@ -730,17 +731,18 @@ class Engine:
             retired=decision.retired,
             outcome=self._outcome(decision),
         )
+        pending = _Pending(live, step, decision, dispatch, handled or set())
         if self._batch is not None and not now:
             # Committed with the rest of the batch; the next step of this execution, if the
             # batch holds one, builds on this one's version.
-            self._batch.append(_Pending(live, step, decision, dispatch, handled or set()))
+            self._batch.append(pending)
             live.version += 1
             return
         [error] = self.store.commit_steps([step])
         if error is not None:
             raise error
         live.version = step.expected_version + 1
-        self._committed(live, step, decision, dispatch, handled or set())
+        self._committed(pending)
 
     def _commit_batch(self) -> None:
         """Commit the steps the batch computed, then carry each out, in order. A step the store
@@ -762,25 +764,22 @@ class Engine:
                     self._forget(arn)
                 continue
             try:
-                self._committed(
-                    pending.live, pending.step, pending.decision, pending.dispatch, pending.handled
-                )
+                self._committed(pending)
             except Exception:
                 log.exception("podium engine: carrying out the step of %s failed", arn)
                 self._forget(arn)
 
-    def _committed(
-        self, live: _Live, step: StepCommit, decision: Decision, dispatch: bool, handled: set[str]
-    ) -> None:
+    def _committed(self, pending: _Pending) -> None:
         """What follows a step's commit: retire, end, or send its commands."""
+        live, step, decision = pending.live, pending.step, pending.decision
         arn = step.arn
         for command_id in decision.retired:
             self._retired(arn, live, command_id)
         if step.outcome is not None:
             self._ended(arn)
             return
-        if dispatch:
-            self._dispatch_owed(arn, live, decision, handled)
+        if pending.dispatch:
+            self._dispatch_owed(arn, live, decision, pending.handled)
 
     def _ended(self, arn: str) -> None:
         self._live.pop(arn, None)
